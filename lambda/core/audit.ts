@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * One record per token decision (PROTOCOL.md §8). It never holds the assertion, a token or a secret: only ids,
+ * outcomes and a hash of the assertion id, so that operators can correlate without replay material in the logs.
+ */
+export interface AuditRecord {
+  readonly event: 'token_exchange';
+  readonly outcome: 'issued' | 'rejected' | 'failed';
+  readonly error?: string;
+  /** Internal detail of a rejection; never sent to the caller. */
+  readonly reason?: string;
+  readonly tenant?: string;
+  /** The trusted issuer the assertion matched. */
+  readonly issuer?: string;
+  /** The `iss` an untrusted assertion claimed, truncated: helps operators onboard an IdP. */
+  readonly claimedIssuer?: string;
+  readonly client?: string;
+  readonly clientAuthMethod?: string;
+  readonly jtiHash?: string;
+  readonly resource?: string;
+  readonly scope?: string;
+  /** The issued access token's own `jti`, for revocation lists and correlation. */
+  readonly tokenId?: string;
+  readonly latencyMs: number;
+}
+
+export function hashJti(issuer: string, jti: string): string {
+  return createHash('sha256').update(`${issuer}\n${jti}`).digest('base64url').slice(0, 22);
+}
+
+/** Cuts attacker-chosen strings to a size fit for a log line. */
+export function truncate(value: unknown, max = 200): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  return value.length > max ? `${value.slice(0, max)}…` : value;
+}

@@ -1,0 +1,178 @@
+import * as v from 'valibot';
+import type { Resource } from './model';
+
+/** How the token endpoint behaves: deployment configuration, read once at start. */
+export interface ServerConfig {
+  /** This server's issuer identifier: the `aud` every assertion must carry and the `iss` of every token. */
+  readonly issuer: string;
+  readonly resources: readonly Resource[];
+  /** The resource a token is bound to when neither the request nor the assertion names one. */
+  readonly defaultResource?: string;
+  readonly accessTokenTtlSeconds: number;
+  readonly clockSkewSeconds: number;
+  readonly maxBodyBytes: number;
+  readonly maxAssertionBytes: number;
+  /** `Cache-Control: max-age` of the metadata and JWKS documents. */
+  readonly metadataMaxAgeSeconds: number;
+}
+
+export const CONFIG_DEFAULTS = {
+  accessTokenTtlSeconds: 3600,
+  clockSkewSeconds: 60,
+  maxBodyBytes: 16 * 1024,
+  maxAssertionBytes: 8 * 1024,
+  metadataMaxAgeSeconds: 300,
+} as const;
+
+/** Longest access token lifetime the server will ever issue, whatever the configuration says. */
+export const MAX_ACCESS_TOKEN_TTL_SECONDS = 24 * 3600;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`invalid ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** RFC 6749 §3.3 scope-token. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+export function isScopeToken(value: string): boolean {
+  return SCOPE_TOKEN.test(value);
+}
+
+/** An absolute URI without a fragment, as RFC 8707 requires of a resource indicator. */
+export function isResourceIndicator(value: string): boolean {
+  if (value.includes('#')) return false;
+  try {
+    new URL(value);
+    return /^[a-z][a-z0-9+.-]*:/i.test(value);
+  } catch {
+    return false;
+  }
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+}
+
+/**
+ * An issuer identifier (RFC 8414 §2): https, no query, no fragment. We also refuse a trailing slash so that
+ * endpoint URLs are built unambiguously. Plain http is accepted only for loopback hosts and only when asked.
+ */
+export function issuerProblem(value: string, allowHttpLoopback = false): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute URL';
+  }
+  const loopbackHttp = allowHttpLoopback && url.protocol === 'http:' && isLoopbackHost(url.hostname);
+  if (url.protocol !== 'https:' && !loopbackHttp) return 'must use https';
+  if (url.search || value.includes('?')) return 'must not have a query';
+  if (url.hash || value.includes('#')) return 'must not have a fragment';
+  if (url.username || url.password) return 'must not carry credentials';
+  if (value.endsWith('/')) return 'must not end with a slash';
+  return undefined;
+}
+
+const scopeList = v.pipe(
+  v.array(v.pipe(v.string(), v.check(isScopeToken, 'scopes are non-empty strings of printable ASCII without spaces'))),
+  v.check((list) => new Set(list).size === list.length, 'scopes must not repeat'),
+);
+
+const resourceSchema = v.pipe(
+  v.object({
+    id: v.pipe(v.string(), v.check(isResourceIndicator, 'resource ids are absolute URIs without a fragment')),
+    scopes: scopeList,
+    defaultScopes: v.optional(scopeList),
+  }),
+  v.check(
+    (r) => (r.defaultScopes ?? []).every((s) => r.scopes.includes(s)),
+    'defaultScopes must be a subset of scopes',
+  ),
+);
+
+const seconds = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+
+function serverConfigSchema(allowHttpLoopback: boolean) {
+  return v.pipe(
+    v.strictObject({
+      issuer: v.pipe(
+        v.string(),
+        v.rawCheck(({ dataset, addIssue }) => {
+          if (!dataset.typed) return;
+          const problem = issuerProblem(dataset.value, allowHttpLoopback);
+          if (problem) addIssue({ message: `issuer ${problem}` });
+        }),
+      ),
+      resources: v.pipe(
+        v.array(resourceSchema),
+        v.check((list) => new Set(list.map((r) => r.id)).size === list.length, 'resource ids must be unique'),
+      ),
+      defaultResource: v.optional(v.string()),
+      accessTokenTtlSeconds: v.optional(
+        seconds(60, MAX_ACCESS_TOKEN_TTL_SECONDS),
+        CONFIG_DEFAULTS.accessTokenTtlSeconds,
+      ),
+      clockSkewSeconds: v.optional(seconds(0, 300), CONFIG_DEFAULTS.clockSkewSeconds),
+      maxBodyBytes: v.optional(seconds(1024, 1024 * 1024), CONFIG_DEFAULTS.maxBodyBytes),
+      maxAssertionBytes: v.optional(seconds(512, 64 * 1024), CONFIG_DEFAULTS.maxAssertionBytes),
+      metadataMaxAgeSeconds: v.optional(seconds(0, 86400), CONFIG_DEFAULTS.metadataMaxAgeSeconds),
+    }),
+    v.check(
+      (c) => c.defaultResource === undefined || c.resources.some((r) => r.id === c.defaultResource),
+      'defaultResource must be the id of one of the resources',
+    ),
+  );
+}
+
+/** Formats valibot issues as `path: message` lines. */
+export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string[] {
+  return issues.map((issue) => {
+    const path = v.getDotPath(issue);
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+}
+
+export interface ResolveOptions {
+  /** Local mode only: accept an http issuer on a loopback host. */
+  readonly allowHttpLoopback?: boolean;
+  /** Names the source in error messages (an environment variable, a file). */
+  readonly source?: string;
+}
+
+/** Validates raw configuration and fills in defaults; throws ConfigError listing every problem. */
+export function resolveServerConfig(input: unknown, options: ResolveOptions = {}): ServerConfig {
+  const result = v.safeParse(serverConfigSchema(options.allowHttpLoopback ?? false), input);
+  if (!result.success) throw new ConfigError(options.source ?? 'server configuration', describeIssues(result.issues));
+  const config = result.output;
+  // A single resource is the only possible audience, so it is the default unless told otherwise.
+  const defaultResource =
+    config.defaultResource ?? (config.resources.length === 1 ? config.resources[0]?.id : undefined);
+  return { ...config, defaultResource };
+}
+
+/** The URLs and routes the server answers on, all derived from the issuer. */
+export function endpointsOf(issuer: string) {
+  const path = new URL(issuer).pathname.replace(/\/$/, '');
+  return {
+    tokenEndpoint: `${issuer}/token`,
+    jwksUri: `${issuer}/jwks.json`,
+    routes: {
+      token: `${path}/token`,
+      jwks: `${path}/jwks.json`,
+      /** RFC 8414 §3.1 inserts the well-known segment before the issuer's path; many clients also try it appended. */
+      metadata: [
+        ...new Set([
+          `/.well-known/oauth-authorization-server${path}`,
+          `${path}/.well-known/oauth-authorization-server`,
+          `${path}/.well-known/openid-configuration`,
+        ]),
+      ],
+    },
+  };
+}

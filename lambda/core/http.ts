@@ -1,0 +1,104 @@
+import { InvalidRequestError, type OAuthError } from './errors';
+
+/** A transport-neutral HTTP request: what the handlers and the local server hand to the core. */
+export interface HttpRequest {
+  readonly method: string;
+  /** Header names in any case; a repeated header joined with commas, as API Gateway does. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body?: string;
+  readonly isBase64Encoded?: boolean;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** RFC 6749 §5.1: token responses must never be cached. */
+export const NO_STORE_HEADERS = {
+  'Content-Type': 'application/json',
+  'Cache-Control': 'no-store',
+  Pragma: 'no-cache',
+} as const;
+
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string>): HttpResponse {
+  return { status, headers, body: JSON.stringify(body) };
+}
+
+export function errorResponse(error: OAuthError): HttpResponse {
+  return jsonResponse(
+    error.status,
+    { error: error.error, error_description: error.description },
+    { ...NO_STORE_HEADERS, ...error.headers },
+  );
+}
+
+export function header(request: HttpRequest, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(request.headers)) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
+
+const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
+
+function requireFormContentType(contentType: string | undefined): void {
+  if (contentType === undefined) throw new InvalidRequestError(`Content-Type must be ${FORM_MEDIA_TYPE}`);
+  const [mediaType = '', ...parameters] = contentType.split(';').map((part) => part.trim().toLowerCase());
+  if (mediaType !== FORM_MEDIA_TYPE) throw new InvalidRequestError(`Content-Type must be ${FORM_MEDIA_TYPE}`);
+  for (const parameter of parameters) {
+    const [name, value = ''] = parameter.split('=').map((part) => part.trim());
+    if (name === 'charset' && value.replace(/"/g, '') !== 'utf-8') {
+      throw new InvalidRequestError('the form body must be encoded in UTF-8');
+    }
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function bodyText(request: HttpRequest, maxBytes: number): string {
+  const raw = request.body ?? '';
+  // Check the encoded length first so an oversized body is never decoded.
+  const encodedLimit = request.isBase64Encoded ? Math.ceil(maxBytes / 3) * 4 : maxBytes * 3;
+  if (raw.length > encodedLimit) throw new InvalidRequestError('the request body is too large');
+  const bytes = request.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.length > maxBytes) throw new InvalidRequestError('the request body is too large');
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new InvalidRequestError('the request body is not valid UTF-8');
+  }
+}
+
+/** Form parameters; only the names in `repeatable` may occur more than once (RFC 6749 §3.2, RFC 8707 §2). */
+export interface FormParameters {
+  get(name: string): string | undefined;
+  getAll(name: string): string[];
+  has(name: string): boolean;
+}
+
+/**
+ * Reads an `application/x-www-form-urlencoded` POST body. Rejects a repeated parameter, an oversized or non-UTF-8
+ * body and any other content type with `invalid_request`. Empty values count as omitted (RFC 6749 §3.1).
+ */
+export function readForm(request: HttpRequest, maxBytes: number, repeatable: readonly string[]): FormParameters {
+  requireFormContentType(header(request, 'content-type'));
+  const params = new URLSearchParams(bodyText(request, maxBytes));
+  const seen = new Set<string>();
+  for (const name of params.keys()) {
+    if (seen.has(name) && !repeatable.includes(name)) {
+      // The name is ours to echo only if it is short and plain; never echo values.
+      const shown = /^[a-z_]{1,40}$/.test(name) ? ` ${name}` : '';
+      throw new InvalidRequestError(`parameter${shown} must not be repeated`);
+    }
+    seen.add(name);
+  }
+  const values = (name: string) => params.getAll(name).filter((value) => value !== '');
+  return {
+    get: (name) => values(name)[0],
+    getAll: values,
+    has: (name) => values(name).length > 0,
+  };
+}

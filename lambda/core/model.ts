@@ -1,0 +1,98 @@
+import type { JSONWebKeySet } from 'jose';
+
+export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+export const ID_JAG_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
+export const CLIENT_ASSERTION_TYPE_JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** Asymmetric JWS algorithms we can verify. `none` and every `HS*` are deliberately absent. */
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
+
+/** Accepted for identity assertions and client assertions unless a registration narrows it. */
+export const DEFAULT_ASSERTION_ALGORITHMS: readonly AsymmetricAlgorithm[] = [
+  'RS256',
+  'PS256',
+  'ES256',
+  'ES384',
+  'EdDSA',
+];
+export const DEFAULT_MAX_ASSERTION_LIFETIME_SECONDS = 300;
+
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+
+/** A protected resource (an MCP server) this authorization server issues tokens for. */
+export interface Resource {
+  /** The resource identifier (RFC 8707): an absolute URI, compared exactly. */
+  readonly id: string;
+  /** Scopes the resource understands. */
+  readonly scopes: readonly string[];
+  /** Scopes granted when neither the request nor the assertion names any. Defaults to all `scopes`. */
+  readonly defaultScopes?: readonly string[];
+}
+
+/** One customer organisation. */
+export interface Tenant {
+  readonly id: string;
+  readonly enabled: boolean;
+  readonly displayName?: string;
+}
+
+/** A tenant's trust in one identity provider: assertions from `issuer` may be exchanged for that tenant. */
+export interface IssuerTrust {
+  readonly tenantId: string;
+  /** The `iss` value, compared exactly (no normalisation). */
+  readonly issuer: string;
+  /** Where the issuer's keys are. When absent they are discovered from the issuer's metadata. */
+  readonly jwksUri?: string;
+  /** For multi-tenant issuers: the `tenant` claim value this registration requires. */
+  readonly tenantClaim?: string;
+  readonly algorithms: readonly AsymmetricAlgorithm[];
+  readonly maxAssertionLifetimeSeconds: number;
+  readonly enabled: boolean;
+  /** Epoch seconds after which the trust no longer holds. */
+  readonly notAfter?: number;
+}
+
+/** A registered trust together with its tenant, as the registry returns it. */
+export interface RegisteredTrust {
+  readonly trust: IssuerTrust;
+  readonly tenant: Tenant;
+}
+
+export interface StoredSecret {
+  /** A salted hash (see secrets.ts); the secret itself is never stored. */
+  readonly hash: string;
+  /** Epoch seconds after which this secret no longer authenticates (set on the old secret during rotation). */
+  readonly notAfter?: number;
+}
+
+/** A pre-registered OAuth client (for example an MCP client such as Claude). */
+export interface Client {
+  readonly clientId: string;
+  readonly authMethod: ClientAuthMethod;
+  readonly secrets: readonly StoredSecret[];
+  /** For private_key_jwt: the client's public keys, inline or by URI. */
+  readonly jwks?: JSONWebKeySet;
+  readonly jwksUri?: string;
+  readonly grantTypes: readonly string[];
+  /** Scopes the client may receive. Absent: any scope a resource supports. */
+  readonly scopes?: readonly string[];
+  /** Tenants the client may be used with; `['*']` for all. */
+  readonly tenants: readonly string[];
+  readonly enabled: boolean;
+}
+
+export const ALL_TENANTS = '*';

@@ -1,0 +1,43 @@
+import { ConfigError, resolveServerConfig } from '../../lambda/core/config';
+
+describe('server configuration', () => {
+  const valid = {
+    issuer: 'https://auth.example.com',
+    resources: [{ id: 'https://mcp.example.com', scopes: ['read'] }],
+  };
+
+  it('fills in secure defaults and makes a single resource the default', () => {
+    expect(resolveServerConfig(valid)).toEqual({
+      ...valid,
+      defaultResource: 'https://mcp.example.com',
+      accessTokenTtlSeconds: 3600,
+      clockSkewSeconds: 60,
+      maxBodyBytes: 16384,
+      maxAssertionBytes: 8192,
+      metadataMaxAgeSeconds: 300,
+    });
+  });
+
+  it.each([
+    ['an http issuer', { issuer: 'http://auth.example.com' }, /issuer must use https/],
+    ['an issuer with a query', { issuer: 'https://auth.example.com?x=1' }, /must not have a query/],
+    ['an issuer with a trailing slash', { issuer: 'https://auth.example.com/' }, /must not end with a slash/],
+    ['a relative resource', { resources: [{ id: '/mcp', scopes: [] }] }, /resources\.0\.id/],
+    ['a scope with a space', { resources: [{ id: 'https://m.example', scopes: ['a b'] }] }, /scopes/],
+    ['a token lifetime above a day', { accessTokenTtlSeconds: 90000 }, /accessTokenTtlSeconds/],
+    ['an unknown default resource', { defaultResource: 'https://nope.example' }, /defaultResource/],
+    ['an unknown key', { issuerr: 'x' }, /issuerr/],
+  ])('rejects %s with a message naming the field', (_, change, message) => {
+    expect(() => resolveServerConfig({ ...valid, ...change }, { source: 'TEST_CONFIG' })).toThrow(ConfigError);
+    expect(() => resolveServerConfig({ ...valid, ...change }, { source: 'TEST_CONFIG' })).toThrow(message);
+  });
+
+  it('accepts an http issuer on loopback only when local mode asks for it', () => {
+    const local = { ...valid, issuer: 'http://127.0.0.1:3000' };
+    expect(() => resolveServerConfig(local)).toThrow(/https/);
+    expect(resolveServerConfig(local, { allowHttpLoopback: true }).issuer).toBe('http://127.0.0.1:3000');
+    expect(() => resolveServerConfig({ ...valid, issuer: 'http://evil.example' }, { allowHttpLoopback: true })).toThrow(
+      /https/,
+    );
+  });
+});

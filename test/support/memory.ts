@@ -1,0 +1,59 @@
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import type { Client, RegisteredTrust } from '../../lambda/core/model';
+import type { Clock, KeyResolver, KeySource, Registry, ReplayStore } from '../../lambda/core/ports';
+
+/** In-memory implementations of the core's ports, for core tests and benchmarks. */
+export class MemoryRegistry implements Registry {
+  readonly trusts: RegisteredTrust[] = [];
+  readonly clients = new Map<string, Client>();
+  lookups = 0;
+
+  async trustsForIssuer(issuer: string): Promise<readonly RegisteredTrust[]> {
+    this.lookups++;
+    return this.trusts.filter(({ trust }) => trust.issuer === issuer);
+  }
+
+  async getClient(clientId: string): Promise<Client | undefined> {
+    return this.clients.get(clientId);
+  }
+}
+
+export class MemoryReplayStore implements ReplayStore {
+  private readonly records = new Map<string, number>();
+
+  constructor(private readonly clock: Clock) {}
+
+  async recordOnce(namespace: string, id: string, expiresAt: number): Promise<boolean> {
+    const key = `${namespace}\n${id}`;
+    const existing = this.records.get(key);
+    if (existing !== undefined && existing > this.clock.now()) return false;
+    this.records.set(key, expiresAt);
+    return true;
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+}
+
+/** Resolves registered key URIs to key sets held in memory; records which URIs were asked for. */
+export class MemoryKeyResolver implements KeyResolver {
+  readonly sets = new Map<string, JSONWebKeySet>();
+  readonly requested: string[] = [];
+
+  keysFor(source: KeySource): JWTVerifyGetKey {
+    if (source.jwks) return createLocalJWKSet(source.jwks);
+    const uri = source.jwksUri ?? `${source.issuer}/.well-known/jwks.json`;
+    this.requested.push(uri);
+    const set = this.sets.get(uri);
+    if (!set) return async () => Promise.reject(new errors.JWKSNoMatchingKey());
+    return createLocalJWKSet(set);
+  }
+}
+
+export class FixedClock implements Clock {
+  constructor(public seconds: number) {}
+  now(): number {
+    return this.seconds;
+  }
+}
