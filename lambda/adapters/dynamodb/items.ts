@@ -1,0 +1,283 @@
+import { createHash } from 'node:crypto';
+import * as v from 'valibot';
+import { type Entity, type EntityRef, refOf } from '../../config/state';
+import {
+  ASYMMETRIC_ALGORITHMS,
+  CLIENT_AUTH_METHODS,
+  type Client,
+  type IssuerTrust,
+  type Tenant,
+} from '../../core/model';
+import { isSecretHash } from '../../core/secrets';
+import { fromItem, type Item, type Plain, toItem } from './attributes';
+import { TABLE_KEYS } from './table';
+
+/**
+ * Item layout of the single table. Every configuration item also carries `gsi1pk` = its type and `gsi1sk` = a sort
+ * key within the type, so the admin tools list a type with one Query on the index.
+ *
+ * | item         | pk                  | sk                 | gsi1pk   | gsi1sk                |
+ * |--------------|---------------------|--------------------|----------|-----------------------|
+ * | tenant       | `TENANT#<id>`       | `TENANT`           | `TENANT` | `<id>`                |
+ * | issuer trust | `ISSUER#<issuer>`   | `TENANT#<tenant>`  | `ISSUER` | `<tenant>#<issuer>`   |
+ * | client       | `CLIENT#<clientId>` | `CLIENT`           | `CLIENT` | `<clientId>`          |
+ * | replay       | `REPLAY#<sha256>`   | `REPLAY`           | –        | –                     |
+ */
+export const ITEM_PREFIX = { tenant: 'TENANT', issuer: 'ISSUER', client: 'CLIENT', replay: 'REPLAY' } as const;
+
+/** Key attributes are limited to 2048 bytes (partition) and 1024 (sort); issuers are refused well before that. */
+export const MAX_ISSUER_BYTES = 1000;
+export const MAX_CLIENT_ID_LENGTH = 256;
+
+export interface Key {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+export function tenantKey(tenantId: string): Key {
+  return { pk: `${ITEM_PREFIX.tenant}#${tenantId}`, sk: ITEM_PREFIX.tenant };
+}
+
+/** All trusts of one issuer share a partition, so resolving an assertion's `iss` is one Query. */
+export function issuerPartition(issuer: string): string {
+  return `${ITEM_PREFIX.issuer}#${issuer}`;
+}
+
+export function trustKey(tenantId: string, issuer: string): Key {
+  return { pk: issuerPartition(issuer), sk: `${ITEM_PREFIX.tenant}#${tenantId}` };
+}
+
+export function clientKey(clientId: string): Key {
+  return { pk: `${ITEM_PREFIX.client}#${clientId}`, sk: ITEM_PREFIX.client };
+}
+
+/** A digest of (namespace, id), so the key is bounded whatever the `jti`, and holds no identifier in the clear. */
+export function replayKey(namespace: string, id: string): Key {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([namespace, id]))
+    .digest('base64url');
+  return { pk: `${ITEM_PREFIX.replay}#${digest}`, sk: ITEM_PREFIX.replay };
+}
+
+export function keyOf(ref: EntityRef): Key {
+  switch (ref.kind) {
+    case 'tenant':
+      return tenantKey(ref.tenantId);
+    case 'issuer':
+      return trustKey(ref.tenantId, ref.issuer);
+    case 'client':
+      return clientKey(ref.clientId);
+  }
+}
+
+/** The registration an item's key names, readable even when the rest of the item is malformed. */
+export function refOfKey(key: Partial<Key>): EntityRef | undefined {
+  const { pk = '', sk = '' } = key;
+  const after = (value: string, prefix: string) =>
+    value.startsWith(`${prefix}#`) ? value.slice(prefix.length + 1) : '';
+  if (sk === ITEM_PREFIX.tenant && after(pk, ITEM_PREFIX.tenant)) {
+    return { kind: 'tenant', tenantId: after(pk, ITEM_PREFIX.tenant) };
+  }
+  if (sk === ITEM_PREFIX.client && after(pk, ITEM_PREFIX.client)) {
+    return { kind: 'client', clientId: after(pk, ITEM_PREFIX.client) };
+  }
+  if (after(pk, ITEM_PREFIX.issuer) && after(sk, ITEM_PREFIX.tenant)) {
+    return { kind: 'issuer', issuer: after(pk, ITEM_PREFIX.issuer), tenantId: after(sk, ITEM_PREFIX.tenant) };
+  }
+  return undefined;
+}
+
+export function keyAttributes(key: Key): Item {
+  return { [TABLE_KEYS.partitionKey]: { S: key.pk }, [TABLE_KEYS.sortKey]: { S: key.sk } };
+}
+
+function indexAttributes(ref: EntityRef): { [name: string]: string } {
+  const sortKey =
+    ref.kind === 'tenant' ? ref.tenantId : ref.kind === 'client' ? ref.clientId : `${ref.tenantId}#${ref.issuer}`;
+  return { [TABLE_KEYS.indexPartitionKey]: ITEM_PREFIX[ref.kind], [TABLE_KEYS.indexSortKey]: sortKey };
+}
+
+/** The index partition that lists one type; the issuers of one tenant share the sort key prefix `<tenant>#`. */
+export function indexPartition(kind: Entity['kind']): string {
+  return ITEM_PREFIX[kind];
+}
+
+// ---- writing ----
+
+/** The full item for a registration; `version` increases with every write (optimistic concurrency for admin tools). */
+export function entityItem(entity: Entity, version: number): Item {
+  const ref = refOf(entity);
+  const key = keyOf(ref);
+  return toItem({
+    [TABLE_KEYS.partitionKey]: key.pk,
+    [TABLE_KEYS.sortKey]: key.sk,
+    ...indexAttributes(ref),
+    type: entity.kind,
+    ...fieldsOf(entity),
+    version,
+  });
+}
+
+function fieldsOf(entity: Entity): { [name: string]: Plain | undefined } {
+  switch (entity.kind) {
+    case 'tenant': {
+      const { id, ...rest } = entity.value;
+      return { tenantId: id, ...rest };
+    }
+    case 'issuer':
+    case 'client':
+      // Model objects hold only strings, numbers, booleans, lists and plain objects (a JWKS is JSON).
+      return { ...(entity.value as unknown as { [name: string]: Plain | undefined }) };
+  }
+}
+
+// ---- reading ----
+
+/** Stored items are checked as strictly as the server relies on them: a partial or odd item must never grant trust. */
+const text = v.pipe(v.string(), v.minLength(1));
+const version = v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)));
+
+const tenantItemSchema = v.looseObject({
+  type: v.literal('tenant'),
+  tenantId: text,
+  displayName: v.optional(v.string()),
+  enabled: v.boolean(),
+  version,
+});
+
+const trustItemSchema = v.looseObject({
+  type: v.literal('issuer'),
+  tenantId: text,
+  issuer: text,
+  jwksUri: v.optional(text),
+  tenantClaim: v.optional(text),
+  algorithms: v.pipe(v.array(v.picklist(ASYMMETRIC_ALGORITHMS)), v.minLength(1)),
+  maxAssertionLifetimeSeconds: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  enabled: v.boolean(),
+  notAfter: v.optional(v.pipe(v.number(), v.integer())),
+  version,
+});
+
+const clientItemSchema = v.looseObject({
+  type: v.literal('client'),
+  clientId: text,
+  authMethod: v.picklist(CLIENT_AUTH_METHODS),
+  secrets: v.array(
+    v.strictObject({
+      hash: v.pipe(v.string(), v.check(isSecretHash, 'not a secret hash')),
+      notAfter: v.optional(v.pipe(v.number(), v.integer())),
+    }),
+  ),
+  jwks: v.optional(v.looseObject({ keys: v.array(v.looseObject({ kty: text })) })),
+  jwksUri: v.optional(text),
+  grantTypes: v.array(text),
+  scopes: v.optional(v.array(text)),
+  tenants: v.array(text),
+  enabled: v.boolean(),
+  version,
+});
+
+export type Decoded<T> = { ok: true; value: T; version?: number } | { ok: false; problem: string };
+
+/**
+ * Problems named by path and expectation only: the message never quotes a stored value, so a report cannot leak a
+ * secret hash (or anything else) into logs.
+ */
+function problemOf(issues: readonly v.BaseIssue<unknown>[]): string {
+  return issues
+    .slice(0, 5)
+    .map(
+      (issue) => `${v.getDotPath(issue) ?? 'item'}: ${issue.expected ? `expected ${issue.expected}` : issue.message}`,
+    )
+    .join('; ');
+}
+
+function decode<S extends v.GenericSchema>(
+  schema: S,
+  item: Item,
+  consistent: (value: v.InferOutput<S>, key: Key) => boolean,
+): Decoded<v.InferOutput<S>> {
+  const record = fromItem(item);
+  const result = v.safeParse(schema, record, { message: (issue) => issue.expected ?? 'invalid' });
+  if (!result.success) return { ok: false, problem: problemOf(result.issues) };
+  const key = { pk: String(record[TABLE_KEYS.partitionKey]), sk: String(record[TABLE_KEYS.sortKey]) };
+  // An item copied under another key would otherwise lend its trust to that key's issuer or client.
+  if (!consistent(result.output, key)) return { ok: false, problem: 'key does not match the item' };
+  return { ok: true, value: result.output, version: (result.output as { version?: number }).version };
+}
+
+function sameKey(a: Key, b: Key): boolean {
+  return a.pk === b.pk && a.sk === b.sk;
+}
+
+export function decodeTenant(item: Item): Decoded<Tenant> {
+  const decoded = decode(tenantItemSchema, item, (value, key) => sameKey(key, tenantKey(value.tenantId)));
+  if (!decoded.ok) return decoded;
+  const { tenantId, displayName, enabled } = decoded.value;
+  return { ok: true, version: decoded.version, value: compact({ id: tenantId, displayName, enabled }) };
+}
+
+export function decodeTrust(item: Item): Decoded<IssuerTrust> {
+  const decoded = decode(trustItemSchema, item, (value, key) => sameKey(key, trustKey(value.tenantId, value.issuer)));
+  if (!decoded.ok) return decoded;
+  const { tenantId, issuer, jwksUri, tenantClaim, algorithms, maxAssertionLifetimeSeconds, enabled, notAfter } =
+    decoded.value;
+  return {
+    ok: true,
+    version: decoded.version,
+    value: compact({
+      tenantId,
+      issuer,
+      jwksUri,
+      tenantClaim,
+      algorithms,
+      maxAssertionLifetimeSeconds,
+      enabled,
+      notAfter,
+    }),
+  };
+}
+
+export function decodeClient(item: Item): Decoded<Client> {
+  const decoded = decode(clientItemSchema, item, (value, key) => sameKey(key, clientKey(value.clientId)));
+  if (!decoded.ok) return decoded;
+  const { clientId, authMethod, secrets, jwks, jwksUri, grantTypes, scopes, tenants, enabled } = decoded.value;
+  return {
+    ok: true,
+    version: decoded.version,
+    value: compact({
+      clientId,
+      authMethod,
+      secrets: secrets.map((secret) => compact(secret)),
+      jwks: jwks as Client['jwks'],
+      jwksUri,
+      grantTypes,
+      scopes,
+      tenants,
+      enabled,
+    }),
+  };
+}
+
+/** Decodes any configuration item by its `type`; replay records and unknown types are `undefined`. */
+export function decodeEntity(item: Item): Decoded<Entity> | undefined {
+  const type = item.type?.S;
+  const as = <K extends Entity['kind'], T>(kind: K, decoded: Decoded<T>): Decoded<Entity> =>
+    decoded.ok ? { ok: true, version: decoded.version, value: { kind, value: decoded.value } as Entity } : decoded;
+  if (type === 'tenant') return as('tenant', decodeTenant(item));
+  if (type === 'issuer') return as('issuer', decodeTrust(item));
+  if (type === 'client') return as('client', decodeClient(item));
+  return undefined;
+}
+
+/** Drops `undefined` fields, so that a decoded registration equals the one that was written. */
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
+}
+
+/** How a malformed item is reported: its key only, never its attributes, which may hold secret hashes. */
+export function describeMalformed(item: Item, problem: string): string {
+  const pk = item[TABLE_KEYS.partitionKey]?.S ?? '?';
+  const sk = item[TABLE_KEYS.sortKey]?.S ?? '?';
+  return `ignoring malformed item (pk=${pk}, sk=${sk}): ${problem}`;
+}

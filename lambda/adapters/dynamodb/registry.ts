@@ -1,0 +1,156 @@
+import {
+  BatchGetItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  type KeysAndAttributes,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
+import { TemporarilyUnavailableError } from '../../core/errors';
+import type { Client, RegisteredTrust, Tenant } from '../../core/model';
+import type { Registry } from '../../core/ports';
+import type { Item } from './attributes';
+import { LookupCache } from './cache';
+import { storeCall } from './errors';
+import {
+  clientKey,
+  decodeClient,
+  decodeTenant,
+  decodeTrust,
+  describeMalformed,
+  issuerPartition,
+  keyAttributes,
+  MAX_CLIENT_ID_LENGTH,
+  MAX_ISSUER_BYTES,
+  tenantKey,
+} from './items';
+import { TABLE_KEYS } from './table';
+
+export interface DynamoRegistryOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /**
+   * How long an answer (including "not found") is reused, in milliseconds; 0 disables the cache. A change to the
+   * registry (a disabled or removed issuer or client, a new one) takes effect within this time. @default 30000
+   */
+  readonly cacheMaxAgeMs?: number;
+  /** Most answers kept; the oldest are dropped first. @default 1000 */
+  readonly maxCacheEntries?: number;
+  /** Milliseconds, for the cache only (tests inject one). @default Date.now */
+  readonly nowMs?: () => number;
+  /** Told about each malformed item, which is then treated as absent. @default console.warn */
+  readonly onInvalidItem?: (description: string) => void;
+}
+
+/** BatchGetItem leaves keys unprocessed under load; they are asked for again a few times before giving up. */
+const BATCH_ATTEMPTS = 3;
+const BATCH_MAX_KEYS = 100;
+
+/**
+ * The registry in the single DynamoDB table: one Query resolves an issuer's trusts, one BatchGetItem their tenants,
+ * one GetItem a client. Answers are cached in the process for a short time, so a warm exchange reads nothing.
+ */
+export class DynamoRegistry implements Registry {
+  private readonly trusts: LookupCache<readonly RegisteredTrust[]>;
+  private readonly clients: LookupCache<Client | undefined>;
+  private readonly onInvalidItem: (description: string) => void;
+
+  constructor(private readonly options: DynamoRegistryOptions) {
+    const maxAge = options.cacheMaxAgeMs ?? 30_000;
+    const maxEntries = options.maxCacheEntries ?? 1000;
+    const nowMs = options.nowMs ?? Date.now;
+    this.trusts = new LookupCache(maxAge, maxEntries, nowMs);
+    this.clients = new LookupCache(maxAge, maxEntries, nowMs);
+    this.onInvalidItem = options.onInvalidItem ?? ((description) => console.warn(description));
+  }
+
+  trustsForIssuer(issuer: string): Promise<readonly RegisteredTrust[]> {
+    // No registered issuer is this long, and DynamoDB would refuse the key: answer without asking.
+    if (Buffer.byteLength(issuer) > MAX_ISSUER_BYTES) return Promise.resolve([]);
+    return this.trusts.get(issuer, () => this.loadTrusts(issuer));
+  }
+
+  getClient(clientId: string): Promise<Client | undefined> {
+    if (clientId === '' || clientId.length > MAX_CLIENT_ID_LENGTH) return Promise.resolve(undefined);
+    return this.clients.get(clientId, () => this.loadClient(clientId));
+  }
+
+  private async loadClient(clientId: string): Promise<Client | undefined> {
+    const { client, tableName } = this.options;
+    const { Item: item } = await storeCall(() =>
+      client.send(new GetItemCommand({ TableName: tableName, Key: keyAttributes(clientKey(clientId)) })),
+    );
+    return item ? this.valid(item, decodeClient(item)) : undefined;
+  }
+
+  private async loadTrusts(issuer: string): Promise<readonly RegisteredTrust[]> {
+    const trusts = (await this.queryPartition(issuer)).flatMap((item) => {
+      const trust = this.valid(item, decodeTrust(item));
+      return trust ? [trust] : [];
+    });
+    if (trusts.length === 0) return [];
+    const tenants = await this.loadTenants([...new Set(trusts.map((trust) => trust.tenantId))]);
+    return trusts.flatMap((trust) => {
+      const tenant = tenants.get(trust.tenantId);
+      // A trust left behind by an interrupted tenant removal grants nothing.
+      if (!tenant) this.onInvalidItem(`ignoring issuer trust ${trust.issuer} of missing tenant ${trust.tenantId}`);
+      return tenant ? [{ trust, tenant }] : [];
+    });
+  }
+
+  private async queryPartition(issuer: string): Promise<Item[]> {
+    const { client, tableName } = this.options;
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await storeCall(() =>
+        client.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey },
+            ExpressionAttributeValues: { ':pk': { S: issuerPartition(issuer) } },
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  private async loadTenants(tenantIds: readonly string[]): Promise<Map<string, Tenant>> {
+    const tenants = new Map<string, Tenant>();
+    for (let start = 0; start < tenantIds.length; start += BATCH_MAX_KEYS) {
+      const keys = tenantIds.slice(start, start + BATCH_MAX_KEYS).map((id) => keyAttributes(tenantKey(id)));
+      for (const item of await this.batchGet(keys)) {
+        const tenant = this.valid(item, decodeTenant(item));
+        if (tenant) tenants.set(tenant.id, tenant);
+      }
+    }
+    return tenants;
+  }
+
+  private async batchGet(keys: Item[]): Promise<Item[]> {
+    const { client, tableName } = this.options;
+    const items: Item[] = [];
+    let request: KeysAndAttributes | undefined = { Keys: keys };
+    for (let attempt = 0; request?.Keys?.length && attempt < BATCH_ATTEMPTS; attempt++) {
+      const pending: KeysAndAttributes = request;
+      const result = await storeCall(() =>
+        client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: pending } })),
+      );
+      items.push(...(result.Responses?.[tableName] ?? []));
+      request = result.UnprocessedKeys?.[tableName];
+    }
+    // Deciding without some tenants could wrongly reject a request; let the caller retry instead.
+    if (request?.Keys?.length) throw new TemporarilyUnavailableError('dynamodb unprocessed keys');
+    return items;
+  }
+
+  private valid<T>(item: Item, decoded: { ok: true; value: T } | { ok: false; problem: string }): T | undefined {
+    if (decoded.ok) return decoded.value;
+    this.onInvalidItem(describeMalformed(item, decoded.problem));
+    return undefined;
+  }
+}

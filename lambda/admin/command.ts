@@ -1,0 +1,160 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { RegistryTable } from '../adapters/dynamodb/admin-store';
+import type { EntityRef, RegistryState } from '../config/state';
+import { ConfigError, isLoopbackHost } from '../core/config';
+import { type AdminIo, Output, UsageError } from './io';
+
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly description: string;
+  /** Shown in help for string options. */
+  readonly value?: string;
+  readonly short?: string;
+}
+
+export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
+
+export interface CommandSpec {
+  /** The command words, such as `tenants add`. */
+  readonly name: string;
+  /** Positional arguments, each required, such as `<tenant-id>`. */
+  readonly args: readonly string[];
+  readonly summary: string;
+  /** Longer help, examples included. */
+  readonly details?: string;
+  readonly options: OptionSpecs;
+  /** False for commands that never touch the table (`hash-secret`). */
+  readonly usesTable: boolean;
+  readonly writes: boolean;
+  run(context: CommandContext): Promise<number | undefined>;
+}
+
+export const GLOBAL_OPTIONS: OptionSpecs = {
+  table: { type: 'string', value: 'name', description: 'the table (default: the TABLE_NAME environment variable)' },
+  region: { type: 'string', value: 'region', description: 'the AWS region (default: the SDK configuration)' },
+  endpoint: {
+    type: 'string',
+    value: 'url',
+    description: 'a DynamoDB endpoint; on 127.0.0.1 or localhost this is local mode (http issuers, dummy credentials)',
+  },
+  json: { type: 'boolean', description: 'print JSON instead of text' },
+  'dry-run': { type: 'boolean', description: 'print what a write would change, and change nothing' },
+  help: { type: 'boolean', short: 'h', description: 'show help for the command' },
+};
+
+export type Values = Readonly<Record<string, string | boolean | undefined>>;
+
+/** Everything a command needs: its arguments, output, and (created on first use) the table. */
+export class CommandContext {
+  readonly out: Output;
+  readonly localMode: boolean;
+  private client?: DynamoDBClient;
+
+  constructor(
+    readonly io: AdminIo,
+    readonly args: readonly string[],
+    readonly values: Values,
+  ) {
+    this.out = new Output(io, values.json === true);
+    this.localMode = isLocalEndpoint(this.string('endpoint'));
+  }
+
+  get env(): Readonly<Record<string, string | undefined>> {
+    return this.io.env ?? process.env;
+  }
+
+  get dryRun(): boolean {
+    return this.values['dry-run'] === true;
+  }
+
+  now(): number {
+    return this.io.now ? this.io.now() : Math.floor(Date.now() / 1000);
+  }
+
+  string(name: string): string | undefined {
+    const value = this.values[name];
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  flag(name: string): boolean {
+    return this.values[name] === true;
+  }
+
+  table(): RegistryTable {
+    const tableName = this.string('table') ?? this.env.TABLE_NAME;
+    if (!tableName) throw new UsageError('no table: pass --table <name> or set TABLE_NAME');
+    this.client ??= this.createClient();
+    return new RegistryTable({ client: this.client, tableName });
+  }
+
+  /** Loads the registry, reading `refresh` consistently, and warns about items the server would ignore. */
+  async loadState(refresh: readonly EntityRef[] = []): Promise<RegistryState> {
+    const state = await this.table().loadState(refresh);
+    for (const entry of state.malformed) this.out.warn(entry.problem);
+    return state;
+  }
+
+  close(): void {
+    this.client?.destroy();
+  }
+
+  private createClient(): DynamoDBClient {
+    const endpoint = this.string('endpoint');
+    const region =
+      this.string('region') ??
+      this.env.AWS_REGION ??
+      this.env.AWS_DEFAULT_REGION ??
+      (this.localMode ? 'us-east-1' : undefined);
+    // dynalite accepts any credentials; asking for real ones locally would only get in the way.
+    const dummyCredentials = this.localMode && !this.env.AWS_ACCESS_KEY_ID && !this.env.AWS_PROFILE;
+    return new DynamoDBClient({
+      ...(endpoint ? { endpoint } : {}),
+      ...(region ? { region } : {}),
+      ...(dummyCredentials ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    });
+  }
+}
+
+export function isLocalEndpoint(endpoint: string | undefined): boolean {
+  if (!endpoint) return false;
+  try {
+    return isLoopbackHost(new URL(endpoint).hostname);
+  } catch {
+    throw new UsageError(`--endpoint: ${endpoint} is not a URL`);
+  }
+}
+
+/** Splits a comma- or space-separated list flag. */
+export function list(value: string): string[] {
+  return value.split(/[\s,]+/).filter(Boolean);
+}
+
+/**
+ * Validates a registration built from flags, naming flags rather than file fields in the messages
+ * (`--jwks-uri: must use https`).
+ */
+export function withFlagNames<T>(parse: () => T, positional: Readonly<Record<string, string>> = {}): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const renamed = error.problems.map((problem) => {
+      const match = /^([A-Za-z]+)([.\w]*): (.*)$/s.exec(problem);
+      if (!match) return problem;
+      const [, field = '', rest, message] = match;
+      const name = positional[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      return `${name}${rest}: ${message}`;
+    });
+    throw new UsageError(renamed.length === 1 ? renamed[0]! : `invalid input:\n  ${renamed.join('\n  ')}`);
+  }
+}
+
+/** Applies flag edits to a registration: `undefined` keeps a field, `''` removes it (so that its default applies). */
+export function withEdits(base: Record<string, unknown>, edits: Record<string, unknown>): Record<string, unknown> {
+  const result = { ...base };
+  for (const [name, value] of Object.entries(edits)) {
+    if (value === '') delete result[name];
+    else if (value !== undefined) result[name] = value;
+  }
+  return result;
+}

@@ -1,0 +1,177 @@
+import { parseArgs } from 'node:util';
+import { ConcurrentChangeError } from '../adapters/dynamodb/admin-store';
+import { ConfigError } from '../core/config';
+import { apply } from './apply';
+import { CLIENT_COMMANDS } from './clients';
+import { CommandContext, type CommandSpec, GLOBAL_OPTIONS, type OptionSpecs } from './command';
+import { type AdminIo, EXIT, Output, UsageError } from './io';
+import { ISSUER_COMMANDS } from './issuers';
+import { hashSecret, initTable } from './table-commands';
+import { TENANT_COMMANDS } from './tenants';
+
+export const PROGRAM = 'id-jag-admin';
+
+export const COMMANDS: readonly CommandSpec[] = [
+  ...TENANT_COMMANDS,
+  ...ISSUER_COMMANDS,
+  ...CLIENT_COMMANDS,
+  apply,
+  hashSecret,
+  initTable,
+];
+
+const GROUPS = ['tenants', 'issuers', 'clients'];
+
+/**
+ * The admin CLI: `argv` are the arguments after the program name (`process.argv.slice(2)`). Writes to the injected
+ * stdout and stderr and resolves to the exit code (see EXIT); it never exits the process itself.
+ */
+export async function main(argv: readonly string[], io: AdminIo): Promise<number> {
+  const out = new Output(io, argv.includes('--json'));
+  try {
+    return await run([...argv], io, out);
+  } catch (error) {
+    return report(error, out);
+  }
+}
+
+async function run(argv: string[], io: AdminIo, out: Output): Promise<number> {
+  const wantsHelp = argv.includes('--help') || argv.includes('-h');
+  const [first, second] = argv;
+  if (first === undefined || first === 'help' || (first.startsWith('-') && wantsHelp)) {
+    overview(out);
+    return first === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const spec =
+    COMMANDS.find((command) => command.name === `${first} ${second}`) ?? COMMANDS.find((c) => c.name === first);
+  if (!spec) {
+    if (GROUPS.includes(first) && (second === undefined || second.startsWith('-'))) {
+      groupHelp(out, first);
+      return wantsHelp ? EXIT.ok : EXIT.usage;
+    }
+    const name = GROUPS.includes(first) ? `${first} ${second}` : first;
+    throw new UsageError(`unknown command ${name} (see ${PROGRAM} --help)`);
+  }
+  const rest = argv.slice(spec.name.split(' ').length);
+  const { values, positionals } = parse(spec, rest);
+  if (values.help) {
+    commandHelp(out, spec);
+    return EXIT.ok;
+  }
+  if (values['dry-run'] && !spec.writes)
+    throw new UsageError(`--dry-run is for commands that write; ${spec.name} does not`);
+  if (positionals.length !== spec.args.length) {
+    throw new UsageError(`usage: ${usage(spec)}`);
+  }
+  const context = new CommandContext(io, positionals, values);
+  try {
+    return (await spec.run(context)) ?? EXIT.ok;
+  } finally {
+    context.close();
+  }
+}
+
+function parse(spec: CommandSpec, args: string[]) {
+  const options = { ...GLOBAL_OPTIONS, ...spec.options };
+  try {
+    return parseArgs({
+      args,
+      options: Object.fromEntries(
+        Object.entries(options).map(([name, option]) => [
+          name,
+          option.short ? { type: option.type, short: option.short } : { type: option.type },
+        ]),
+      ),
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message} (see ${PROGRAM} ${spec.name} --help)`);
+  }
+}
+
+/** Exit codes: 1 for what the user can fix in the command or file, 2 for the store, AWS or a concurrent change. */
+function report(error: unknown, out: Output): number {
+  if (error instanceof UsageError) {
+    out.error(error.message);
+    return EXIT.usage;
+  }
+  if (error instanceof ConfigError) {
+    out.error(error.message);
+    return EXIT.usage;
+  }
+  if (error instanceof ConcurrentChangeError) {
+    out.error(error.message);
+    return EXIT.store;
+  }
+  const name = (error as { name?: unknown })?.name;
+  const message = error instanceof Error ? error.message : String(error);
+  out.error(`${typeof name === 'string' ? `${name}: ` : ''}${message}${hint(name)}`);
+  return EXIT.store;
+}
+
+function hint(name: unknown): string {
+  if (name === 'ResourceNotFoundException') return ' (does the table exist? in local mode, create it with init-table)';
+  if (name === 'CredentialsProviderError') return ' (configure AWS credentials, or use --endpoint for local mode)';
+  return '';
+}
+
+// ---- help ----
+
+function usage(spec: CommandSpec): string {
+  return [PROGRAM, spec.name, ...spec.args, '[options]'].join(' ');
+}
+
+function optionLines(options: OptionSpecs): string[] {
+  const label = (name: string, spec: OptionSpecs[string]) =>
+    `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.type === 'string' ? ` <${spec.value ?? 'value'}>` : ''}`;
+  const entries = Object.entries(options).map(([name, spec]) => [label(name, spec), spec.description] as const);
+  const width = Math.max(...entries.map(([text]) => text.length));
+  return entries.map(([text, description]) => `  ${text.padEnd(width)}  ${description}`);
+}
+
+function commandHelp(out: Output, spec: CommandSpec): void {
+  out.line(`Usage: ${usage(spec)}`);
+  out.line();
+  out.line(spec.summary);
+  if (spec.details) {
+    out.line();
+    out.line(spec.details);
+  }
+  if (Object.keys(spec.options).length > 0) {
+    out.line();
+    out.line('Options:');
+    for (const line of optionLines(spec.options)) out.line(line);
+  }
+  out.line();
+  out.line('Global options:');
+  for (const line of optionLines(GLOBAL_OPTIONS)) out.line(line);
+}
+
+function commandList(commands: readonly CommandSpec[]): string[] {
+  const width = Math.max(...commands.map((spec) => [spec.name, ...spec.args].join(' ').length));
+  return commands.map((spec) => `  ${[spec.name, ...spec.args].join(' ').padEnd(width)}  ${spec.summary}`);
+}
+
+function groupHelp(out: Output, group: string): void {
+  out.line(`Usage: ${PROGRAM} ${group} <command> [options]`);
+  out.line();
+  for (const line of commandList(COMMANDS.filter((spec) => spec.name.startsWith(`${group} `)))) out.line(line);
+  out.line();
+  out.line(`${PROGRAM} ${group} <command> --help shows a command's options.`);
+}
+
+function overview(out: Output): void {
+  out.line(`Usage: ${PROGRAM} <command> [options]`);
+  out.line();
+  out.line('Manages the tenants, trusted issuers and clients of an ID-JAG authorization server in its DynamoDB table.');
+  out.line();
+  out.line('Commands:');
+  for (const line of commandList(COMMANDS)) out.line(line);
+  out.line();
+  out.line('Global options:');
+  for (const line of optionLines(GLOBAL_OPTIONS)) out.line(line);
+  out.line();
+  out.line(`Exit codes: 0 success, 1 bad usage or input, 2 DynamoDB/AWS failure or a concurrent change.`);
+  out.line(`${PROGRAM} <command> --help shows a command's options.`);
+}

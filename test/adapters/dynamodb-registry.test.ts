@@ -1,0 +1,373 @@
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { RegistryTable, writeChanges } from '../../lambda/adapters/dynamodb/admin-store';
+import { toItem } from '../../lambda/adapters/dynamodb/attributes';
+import { entityItem } from '../../lambda/adapters/dynamodb/items';
+import { DynamoRegistry, type DynamoRegistryOptions } from '../../lambda/adapters/dynamodb/registry';
+import type { Change } from '../../lambda/config/plan';
+import type { Entity } from '../../lambda/config/state';
+import { TemporarilyUnavailableError } from '../../lambda/core/errors';
+import { type Client, type IssuerTrust, JWT_BEARER_GRANT_TYPE, type Tenant } from '../../lambda/core/model';
+import { hashClientSecret } from '../../lambda/core/secrets';
+import { LocalDynamo } from '../support/dynalite';
+
+const ACME: Tenant = { id: 'acme', displayName: 'Acme', enabled: true };
+const GLOBEX: Tenant = { id: 'globex', enabled: true };
+const OKTA = 'https://acme.okta.example';
+const SHARED = 'https://login.shared.example';
+
+const trust = (fields: Partial<IssuerTrust> & Pick<IssuerTrust, 'tenantId' | 'issuer'>): IssuerTrust => ({
+  jwksUri: `${fields.issuer}/keys`,
+  algorithms: ['RS256', 'ES256'],
+  maxAssertionLifetimeSeconds: 300,
+  enabled: true,
+  ...fields,
+});
+
+const CLAUDE: Client = {
+  clientId: 'claude',
+  authMethod: 'client_secret_basic',
+  secrets: [{ hash: hashClientSecret('s'.repeat(43)) }, { hash: hashClientSecret('o'.repeat(43)), notAfter: 1_900 }],
+  grantTypes: [JWT_BEARER_GRANT_TYPE],
+  scopes: ['files:read'],
+  tenants: ['acme'],
+  enabled: true,
+};
+
+const KEYED: Client = {
+  clientId: 'keyed',
+  authMethod: 'private_key_jwt',
+  secrets: [],
+  jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'eA', y: 'eQ', kid: 'k1', key_ops: ['verify'] }] },
+  grantTypes: [JWT_BEARER_GRANT_TYPE],
+  tenants: ['*'],
+  enabled: true,
+};
+
+/** The DynamoDB registry against dynalite, through the real SDK client. */
+describe('DynamoRegistry', () => {
+  let dynamo: LocalDynamo;
+  let client: DynamoDBClient;
+  let tableName: string;
+  let table: RegistryTable;
+  let nowMs: number;
+  let reports: string[];
+
+  beforeAll(async () => {
+    dynamo = await LocalDynamo.start();
+    client = dynamo.client();
+  });
+  afterAll(async () => {
+    client.destroy();
+    await dynamo.stop();
+  });
+  beforeEach(async () => {
+    tableName = await dynamo.createTable(client);
+    table = new RegistryTable({ client, tableName });
+    nowMs = 1_000_000;
+    reports = [];
+  });
+
+  const registry = (options: Partial<DynamoRegistryOptions> = {}) =>
+    new DynamoRegistry({
+      client,
+      tableName,
+      nowMs: () => nowMs,
+      onInvalidItem: (description) => reports.push(description),
+      ...options,
+    });
+
+  async function seed(...entities: Entity[]) {
+    const changes: Change[] = entities.map((entity) => ({ action: 'create', entity, fields: [] }));
+    const result = await writeChanges(table, changes);
+    if (result.error) throw result.error;
+  }
+
+  const putRaw = (record: Parameters<typeof toItem>[0]) =>
+    client.send(new PutItemCommand({ TableName: tableName, Item: toItem(record) }));
+
+  it('resolves every trust of an issuer with its tenant, exactly as written', async () => {
+    const acmeTrust = trust({ tenantId: 'acme', issuer: SHARED, tenantClaim: 'acme', notAfter: 2_000_000_000 });
+    // Without jwksUri: keys are discovered from the issuer's metadata.
+    const { jwksUri: _, ...globexTrust } = trust({ tenantId: 'globex', issuer: SHARED, tenantClaim: 'globex' });
+    await seed(
+      { kind: 'tenant', value: ACME },
+      { kind: 'tenant', value: GLOBEX },
+      { kind: 'issuer', value: acmeTrust },
+      { kind: 'issuer', value: globexTrust },
+      { kind: 'issuer', value: trust({ tenantId: 'acme', issuer: OKTA }) },
+    );
+    const found = await registry().trustsForIssuer(SHARED);
+    expect([...found].sort((a, b) => a.tenant.id.localeCompare(b.tenant.id))).toEqual([
+      { trust: acmeTrust, tenant: ACME },
+      { trust: globexTrust, tenant: GLOBEX },
+    ]);
+    expect(reports).toEqual([]);
+  });
+
+  it('returns disabled trusts and disabled tenants too, for the core to reject', async () => {
+    await seed(
+      { kind: 'tenant', value: { ...ACME, enabled: false } },
+      { kind: 'issuer', value: trust({ tenantId: 'acme', issuer: OKTA, enabled: false }) },
+    );
+    const [found] = await registry().trustsForIssuer(OKTA);
+    expect(found?.tenant.enabled).toBe(false);
+    expect(found?.trust.enabled).toBe(false);
+  });
+
+  it('compares the issuer exactly: no trailing-slash or case normalisation', async () => {
+    await seed({ kind: 'tenant', value: ACME }, { kind: 'issuer', value: trust({ tenantId: 'acme', issuer: OKTA }) });
+    const r = registry();
+    expect(await r.trustsForIssuer(`${OKTA}/`)).toEqual([]);
+    expect(await r.trustsForIssuer(OKTA.toUpperCase())).toEqual([]);
+    expect(await r.trustsForIssuer('https://unknown.example')).toEqual([]);
+    expect(await r.trustsForIssuer(OKTA)).toHaveLength(1);
+  });
+
+  it('answers an absurdly long issuer with no trust, without asking DynamoDB (it would refuse the key)', async () => {
+    expect(await registry().trustsForIssuer(`https://x.example/${'a'.repeat(5000)}`)).toEqual([]);
+  });
+
+  it('drops a trust whose tenant item is missing (an interrupted removal) and reports it', async () => {
+    await seed({ kind: 'issuer', value: trust({ tenantId: 'ghost', issuer: OKTA }) });
+    expect(await registry().trustsForIssuer(OKTA)).toEqual([]);
+    expect(reports).toEqual([expect.stringContaining('missing tenant ghost')]);
+  });
+
+  it('gets a client with all its fields, and undefined for an unknown one', async () => {
+    await seed({ kind: 'client', value: CLAUDE }, { kind: 'client', value: KEYED });
+    const r = registry();
+    expect(await r.getClient('claude')).toEqual(CLAUDE);
+    expect(await r.getClient('keyed')).toEqual(KEYED);
+    expect(await r.getClient('nobody')).toBeUndefined();
+    expect(await r.getClient('')).toBeUndefined();
+    expect(await r.getClient('x'.repeat(300))).toBeUndefined();
+  });
+
+  describe('malformed items are treated as absent and reported by key only', () => {
+    it.each([
+      ['an algorithm outside the asymmetric allowlist', { algorithms: { L: [{ S: 'HS256' }] } }],
+      ['no enabled attribute', { enabled: undefined }],
+      ['enabled stored as a string', { enabled: { S: 'true' } }],
+      ['an issuer attribute that differs from its key', { issuer: { S: 'https://other.example' } }],
+      ['no algorithms', { algorithms: { L: [] } }],
+      ['a negative lifetime', { maxAssertionLifetimeSeconds: { N: '-5' } }],
+    ])('an issuer trust with %s', async (_, patch) => {
+      await seed({ kind: 'tenant', value: ACME });
+      const item: Record<string, unknown> = {
+        ...entityItem({ kind: 'issuer', value: trust({ tenantId: 'acme', issuer: OKTA }) }, 1),
+        ...patch,
+      };
+      for (const [name, value] of Object.entries(item)) if (value === undefined) delete item[name];
+      await client.send(new PutItemCommand({ TableName: tableName, Item: item as never }));
+      expect(await registry().trustsForIssuer(OKTA)).toEqual([]);
+      expect(reports).toHaveLength(1);
+      expect(reports[0]).toContain(`pk=ISSUER#${OKTA}`);
+    });
+
+    it('a tenant without enabled makes its trusts absent', async () => {
+      await seed({ kind: 'issuer', value: trust({ tenantId: 'acme', issuer: OKTA }) });
+      await putRaw({ pk: 'TENANT#acme', sk: 'TENANT', type: 'tenant', tenantId: 'acme' });
+      expect(await registry().trustsForIssuer(OKTA)).toEqual([]);
+      expect(reports.some((report) => report.includes('pk=TENANT#acme') && report.includes('enabled'))).toBe(true);
+    });
+
+    it('a client whose secret is not a hash is absent, and the report never quotes the stored value', async () => {
+      const plain = 'plain-secret-that-must-never-be-logged';
+      await putRaw({
+        pk: 'CLIENT#claude',
+        sk: 'CLIENT',
+        type: 'client',
+        clientId: 'claude',
+        authMethod: 'client_secret_basic',
+        secrets: [{ hash: plain }],
+        grantTypes: [JWT_BEARER_GRANT_TYPE],
+        tenants: ['*'],
+        enabled: true,
+      });
+      expect(await registry().getClient('claude')).toBeUndefined();
+      expect(reports).toHaveLength(1);
+      expect(reports[0]).toContain('pk=CLIENT#claude');
+      expect(reports[0]).toContain('secrets.0.hash');
+      expect(reports[0]).not.toContain(plain);
+    });
+
+    it('a client with an unknown auth method or missing tenants is absent', async () => {
+      const item = entityItem({ kind: 'client', value: CLAUDE }, 1);
+      await client.send(
+        new PutItemCommand({ TableName: tableName, Item: { ...item, authMethod: { S: 'client_secret_jwt' } } }),
+      );
+      expect(await registry().getClient('claude')).toBeUndefined();
+      const { tenants: _, ...withoutTenants } = entityItem({ kind: 'client', value: KEYED }, 1);
+      await client.send(new PutItemCommand({ TableName: tableName, Item: withoutTenants }));
+      expect(await registry().getClient('keyed')).toBeUndefined();
+      expect(reports).toHaveLength(2);
+    });
+
+    it('a client item stored under another client id is absent', async () => {
+      const item = entityItem({ kind: 'client', value: CLAUDE }, 1);
+      await client.send(new PutItemCommand({ TableName: tableName, Item: { ...item, pk: { S: 'CLIENT#mallory' } } }));
+      expect(await registry().getClient('mallory')).toBeUndefined();
+      expect(reports[0]).toContain('key does not match');
+    });
+
+    it('reports through console.warn by default', async () => {
+      await putRaw({ pk: 'CLIENT#claude', sk: 'CLIENT', type: 'client', clientId: 'claude' });
+      const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+      try {
+        expect(await new DynamoRegistry({ client, tableName }).getClient('claude')).toBeUndefined();
+        expect(warn).toHaveBeenCalledWith(expect.stringContaining('pk=CLIENT#claude'));
+      } finally {
+        warn.mockRestore();
+      }
+    });
+  });
+
+  describe('cache', () => {
+    it('does not see a change within the cache time, and sees it after', async () => {
+      await seed({ kind: 'tenant', value: ACME }, { kind: 'issuer', value: trust({ tenantId: 'acme', issuer: OKTA }) });
+      const r = registry({ cacheMaxAgeMs: 30_000 });
+      expect(await r.trustsForIssuer(OKTA)).toHaveLength(1);
+      const disabled = trust({ tenantId: 'acme', issuer: OKTA, enabled: false });
+      await client.send(
+        new PutItemCommand({ TableName: tableName, Item: entityItem({ kind: 'issuer', value: disabled }, 2) }),
+      );
+      nowMs += 29_999;
+      expect((await r.trustsForIssuer(OKTA))[0]?.trust.enabled).toBe(true);
+      nowMs += 1;
+      expect((await r.trustsForIssuer(OKTA))[0]?.trust.enabled).toBe(false);
+    });
+
+    it('caches "not found" too, for the same time', async () => {
+      const r = registry({ cacheMaxAgeMs: 10_000 });
+      expect(await r.getClient('claude')).toBeUndefined();
+      await seed({ kind: 'client', value: CLAUDE });
+      nowMs += 9_000;
+      expect(await r.getClient('claude')).toBeUndefined();
+      nowMs += 1_000;
+      expect(await r.getClient('claude')).toEqual(CLAUDE);
+    });
+
+    it('with 0 reads every time', async () => {
+      const r = registry({ cacheMaxAgeMs: 0 });
+      expect(await r.getClient('claude')).toBeUndefined();
+      await seed({ kind: 'client', value: CLAUDE });
+      expect(await r.getClient('claude')).toEqual(CLAUDE);
+    });
+
+    it('shares one request between concurrent misses for the same key', async () => {
+      await seed({ kind: 'tenant', value: ACME }, { kind: 'issuer', value: trust({ tenantId: 'acme', issuer: OKTA }) });
+      const sent: string[] = [];
+      const counting = dynamo.client();
+      counting.middlewareStack.add(
+        (next, context) => (args) => {
+          sent.push(String(context.commandName));
+          return next(args);
+        },
+        { step: 'initialize' },
+      );
+      try {
+        const r = new DynamoRegistry({ client: counting, tableName, nowMs: () => nowMs });
+        const results = await Promise.all(Array.from({ length: 20 }, () => r.trustsForIssuer(OKTA)));
+        expect(new Set(results).size).toBe(1);
+        await Promise.all(Array.from({ length: 20 }, () => r.getClient('nobody')));
+        // One Query and one BatchGetItem for the issuer, one GetItem for the client.
+        expect(sent.sort()).toEqual(['BatchGetItemCommand', 'GetItemCommand', 'QueryCommand']);
+      } finally {
+        counting.destroy();
+      }
+    });
+
+    it('keeps at most maxCacheEntries answers, so unknown issuers cannot grow it without bound', async () => {
+      const sent: string[] = [];
+      const counting = dynamo.client();
+      counting.middlewareStack.add(
+        (next) => (args) => {
+          sent.push('call');
+          return next(args);
+        },
+        { step: 'initialize' },
+      );
+      try {
+        const r = new DynamoRegistry({ client: counting, tableName, nowMs: () => nowMs, maxCacheEntries: 2 });
+        for (const n of [1, 2, 3]) await r.trustsForIssuer(`https://spray${n}.example`);
+        await r.trustsForIssuer('https://spray3.example');
+        expect(sent).toHaveLength(3);
+        await r.trustsForIssuer('https://spray1.example');
+        expect(sent).toHaveLength(4);
+      } finally {
+        counting.destroy();
+      }
+    });
+
+    it('does not cache a failure', async () => {
+      let fail = true;
+      const flaky = dynamo.client();
+      flaky.middlewareStack.add(
+        (next) => (args) => {
+          if (fail) throw Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
+          return next(args);
+        },
+        { step: 'initialize' },
+      );
+      try {
+        await seed({ kind: 'client', value: CLAUDE });
+        const r = new DynamoRegistry({ client: flaky, tableName, nowMs: () => nowMs });
+        await expect(r.getClient('claude')).rejects.toBeInstanceOf(TemporarilyUnavailableError);
+        fail = false;
+        expect(await r.getClient('claude')).toEqual(CLAUDE);
+      } finally {
+        flaky.destroy();
+      }
+    });
+  });
+
+  describe('error mapping', () => {
+    function failingClient(error: Record<string, unknown>): DynamoDBClient {
+      const failing = dynamo.client();
+      failing.middlewareStack.add(
+        () => () => {
+          throw Object.assign(new Error(String(error.name)), error);
+        },
+        { step: 'initialize' },
+      );
+      return failing;
+    }
+
+    it.each([
+      [{ name: 'ThrottlingException', $fault: 'client' }],
+      [{ name: 'ProvisionedThroughputExceededException', $fault: 'client' }],
+      [{ name: 'RequestLimitExceeded', $fault: 'client' }],
+      [{ name: 'InternalServerError', $fault: 'server' }],
+      [{ name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } }],
+    ])('maps %o to temporarily_unavailable', async (error) => {
+      const failing = failingClient(error);
+      try {
+        const r = new DynamoRegistry({ client: failing, tableName });
+        await expect(r.getClient('claude')).rejects.toBeInstanceOf(TemporarilyUnavailableError);
+        await expect(r.trustsForIssuer(OKTA)).rejects.toMatchObject({
+          error: 'temporarily_unavailable',
+          reason: `dynamodb ${error.name}`,
+        });
+      } finally {
+        failing.destroy();
+      }
+    });
+
+    it('lets other errors through unchanged (the core answers server_error)', async () => {
+      const failing = failingClient({ name: 'ValidationException', $fault: 'client' });
+      try {
+        await expect(new DynamoRegistry({ client: failing, tableName }).getClient('claude')).rejects.toMatchObject({
+          name: 'ValidationException',
+        });
+      } finally {
+        failing.destroy();
+      }
+    });
+
+    it('a missing table is a ResourceNotFoundException, not a temporary failure', async () => {
+      const r = new DynamoRegistry({ client, tableName: 'no-such-table' });
+      await expect(r.getClient('claude')).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+      await expect(r.getClient('claude')).rejects.not.toBeInstanceOf(TemporarilyUnavailableError);
+    });
+  });
+});

@@ -1,0 +1,501 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { RegistryTable } from '../../lambda/adapters/dynamodb/admin-store';
+import { DynamoRegistry } from '../../lambda/adapters/dynamodb/registry';
+import { main } from '../../lambda/admin/main';
+import { isSecretHash, verifyClientSecret } from '../../lambda/core/secrets';
+import { LocalDynamo } from '../support/dynalite';
+
+const NOW = 1_800_000_000;
+const OKTA = 'https://acme.okta.example';
+
+const FILE = {
+  resources: [{ id: 'https://mcp.example.com/mcp', scopes: ['files:read', 'files:write'] }],
+  tenants: [
+    { id: 'acme', displayName: 'Acme', issuers: [{ issuer: OKTA, jwksUri: `${OKTA}/keys` }] },
+    { id: 'globex', issuers: [{ issuer: 'https://globex.idp.example', algorithms: ['ES256'] }] },
+  ],
+  clients: [
+    { clientId: 'claude', authMethod: 'client_secret_basic', scopes: ['files:read'] },
+    { clientId: 'limited', authMethod: 'none', tenants: ['globex'] },
+  ],
+};
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The admin CLI in process against dynalite: real parsing, real SDK calls, captured output. */
+describe('id-jag-admin', () => {
+  let dynamo: LocalDynamo;
+  let client: DynamoDBClient;
+  let dir: string;
+  let tableName: string;
+  let now: number;
+
+  beforeAll(async () => {
+    dynamo = await LocalDynamo.start();
+    client = dynamo.client();
+    dir = mkdtempSync(join(tmpdir(), 'id-jag-admin-'));
+  });
+  afterAll(async () => {
+    client.destroy();
+    await dynamo.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    tableName = `cli-${Math.random().toString(36).slice(2)}`;
+    now = NOW;
+    expect((await cli('init-table')).code).toBe(0);
+  });
+
+  async function run(args: readonly string[], stdin?: string, env: Record<string, string> = {}): Promise<Run> {
+    let stdout = '';
+    let stderr = '';
+    const code = await main(args, {
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: (text: string) => (stderr += text) },
+      stdin:
+        stdin === undefined
+          ? undefined
+          : (async function* () {
+              yield stdin;
+            })(),
+      env,
+      now: () => now,
+    });
+    return { code, stdout, stderr };
+  }
+
+  /** A command against this test's table in local mode. */
+  const cli = (...args: string[]) => run([...args, '--endpoint', dynamo.endpoint, '--table', tableName]);
+
+  function file(name: string, content: unknown): string {
+    const path = join(dir, name);
+    writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+    return path;
+  }
+
+  const registry = () => new DynamoRegistry({ client, tableName, cacheMaxAgeMs: 0 });
+  const secretIn = (output: string, clientId: string) =>
+    new RegExp(`client_secret for ${clientId}: (\\S+)`).exec(output)?.[1] ?? '';
+
+  it('creates the table, and says so when it already exists', async () => {
+    const again = await cli('init-table');
+    expect(again).toMatchObject({ code: 0, stdout: `table ${tableName} exists\n` });
+  });
+
+  it('applies a file: prints the plan and the generated secret once; a second run changes nothing', async () => {
+    const path = file('registry.json', FILE);
+    const first = await cli('apply', '-f', path);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('+ tenant acme\n');
+    expect(first.stdout).toContain(`+ issuer ${OKTA} for tenant acme\n`);
+    expect(first.stdout).toContain('+ client claude (a new secret will be generated)\n');
+    expect(first.stdout).toContain('6 to create, 0 to update, 0 to remove: done');
+    const secret = secretIn(first.stdout, 'claude');
+    expect(secret).toHaveLength(43);
+    expect(first.stdout.split(secret)).toHaveLength(2);
+
+    const stored = await registry().getClient('claude');
+    expect(verifyClientSecret(secret, stored!.secrets, NOW)).toBe(true);
+    expect(await registry().trustsForIssuer(OKTA)).toMatchObject([{ tenant: { id: 'acme', displayName: 'Acme' } }]);
+
+    const second = await cli('apply', '-f', path);
+    expect(second).toEqual({ code: 0, stdout: 'no changes\n', stderr: '' });
+    expect((await registry().getClient('claude'))!.secrets).toEqual(stored!.secrets);
+  });
+
+  it('with --dry-run prints the plan and writes nothing; --prune removes what the file leaves out', async () => {
+    await cli('apply', '-f', file('full.json', FILE));
+    const smaller = file('smaller.json', { ...FILE, tenants: [FILE.tenants[1]], clients: [FILE.clients[1]] });
+
+    const kept = await cli('apply', '-f', smaller);
+    expect(kept.stdout).toContain('no changes');
+    expect(kept.stdout).toContain('  = tenant acme');
+
+    const dry = await cli('apply', '-f', smaller, '--prune', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('- client claude\n');
+    expect(dry.stdout).toContain(`- issuer ${OKTA} for tenant acme\n- tenant acme\n`);
+    expect(dry.stdout).toContain('dry run: nothing was written');
+    expect(await registry().getClient('claude')).toBeDefined();
+
+    const pruned = await cli('apply', '-f', smaller, '--prune');
+    expect(pruned.code).toBe(0);
+    expect(await registry().getClient('claude')).toBeUndefined();
+    expect(await registry().trustsForIssuer(OKTA)).toEqual([]);
+  });
+
+  it('prints JSON that parses, with --json', async () => {
+    const applied = await cli('apply', '-f', file('registry.json', FILE), '--json');
+    const document = JSON.parse(applied.stdout);
+    expect(document.changes).toHaveLength(6);
+    expect(document.secrets).toEqual([{ clientId: 'claude', secret: expect.any(String) }]);
+
+    expect(JSON.parse((await cli('tenants', 'list', '--json')).stdout)).toEqual([
+      { id: 'acme', displayName: 'Acme', enabled: true, issuers: 1 },
+      { id: 'globex', enabled: true, issuers: 1 },
+    ]);
+    const shown = JSON.parse((await cli('clients', 'show', 'claude', '--json')).stdout);
+    expect(shown).toEqual({
+      clientId: 'claude',
+      authMethod: 'client_secret_basic',
+      scopes: ['files:read'],
+      tenants: ['*'],
+      grantTypes: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
+      enabled: true,
+      secrets: [{}],
+    });
+    const issuers = JSON.parse((await cli('issuers', 'list', '--tenant', 'globex', '--json')).stdout);
+    expect(issuers).toEqual([
+      {
+        tenant: 'globex',
+        issuer: 'https://globex.idp.example',
+        algorithms: ['ES256'],
+        maxAssertionLifetimeSeconds: 300,
+        enabled: true,
+      },
+    ]);
+    expect(JSON.parse((await cli('tenants', 'show', 'globex', '--json')).stdout)).toEqual({
+      id: 'globex',
+      enabled: true,
+      issuers: [
+        {
+          issuer: 'https://globex.idp.example',
+          algorithms: ['ES256'],
+          maxAssertionLifetimeSeconds: 300,
+          enabled: true,
+        },
+      ],
+      clients: ['claude', 'limited'],
+    });
+  });
+
+  it('lists and shows in text, never printing secret hashes', async () => {
+    await cli('apply', '-f', file('registry.json', FILE));
+    const tenants = await cli('tenants', 'list');
+    expect(tenants.stdout.split('\n')[0]).toMatch(/^TENANT\s+ENABLED\s+ISSUERS\s+DISPLAY NAME$/);
+    expect(tenants.stdout).toMatch(/acme\s+true\s+1\s+Acme/);
+    const clients = await cli('clients', 'list');
+    expect(clients.stdout).toMatch(/claude\s+client_secret_basic\s+true\s+\*\s+files:read/);
+    const shown = await cli('clients', 'show', 'claude');
+    expect(shown.stdout).toContain('secrets:      current');
+    expect(shown.stdout).not.toContain('hs256$');
+    const issuer = await cli('issuers', 'show', OKTA);
+    expect(issuer.stdout).toContain(`jwks uri:     ${OKTA}/keys`);
+  });
+
+  it('manages tenants, issuers and clients one by one', async () => {
+    expect((await cli('tenants', 'add', 'acme', '--display-name', 'Acme')).stdout).toBe('+ tenant acme\n');
+    const trusted = await cli(
+      'issuers',
+      'add',
+      OKTA,
+      '--tenant',
+      'acme',
+      '--algorithms',
+      'RS256,ES256',
+      '--not-after',
+      '2030-01-01T00:00:00Z',
+    );
+    expect(trusted).toMatchObject({ code: 0, stdout: `+ issuer ${OKTA} for tenant acme\n` });
+    expect((await registry().trustsForIssuer(OKTA))[0]?.trust).toMatchObject({
+      algorithms: ['RS256', 'ES256'],
+      notAfter: Date.UTC(2030, 0, 1) / 1000,
+    });
+
+    const disabled = await cli('issuers', 'update', OKTA, '--tenant', 'acme', '--disable', '--not-after', '');
+    expect(disabled.stdout).toBe(`~ issuer ${OKTA} for tenant acme: enabled, notAfter\n`);
+    expect((await cli('issuers', 'update', OKTA, '--tenant', 'acme', '--disable')).stdout).toBe('no changes\n');
+    expect((await cli('tenants', 'update', 'acme', '--display-name', '')).stdout).toBe('~ tenant acme: displayName\n');
+
+    const added = await cli('clients', 'add', 'claude', '--tenants', 'acme', '--scopes', 'files:read');
+    expect(added.code).toBe(0);
+    const secret = secretIn(added.stdout, 'claude');
+    expect(verifyClientSecret(secret, (await registry().getClient('claude'))!.secrets, NOW)).toBe(true);
+    expect((await cli('clients', 'update', 'claude', '--scopes', '')).stdout).toBe('~ client claude: scopes\n');
+    expect((await registry().getClient('claude'))?.scopes).toBeUndefined();
+
+    const keys = file('keys.json', { keys: [{ kty: 'EC', crv: 'P-256', x: 'eA', y: 'eQ' }] });
+    expect((await cli('clients', 'add', 'keyed', '--auth-method', 'private_key_jwt', '--jwks-file', keys)).code).toBe(
+      0,
+    );
+    expect((await registry().getClient('keyed'))?.jwks).toEqual({
+      keys: [{ kty: 'EC', crv: 'P-256', x: 'eA', y: 'eQ' }],
+    });
+
+    expect((await cli('issuers', 'remove', OKTA, '--tenant', 'acme')).stdout).toBe(
+      `- issuer ${OKTA} for tenant acme\n`,
+    );
+    expect((await cli('clients', 'remove', 'keyed')).stdout).toBe('- client keyed\n');
+    expect(await registry().getClient('keyed')).toBeUndefined();
+  });
+
+  it('accepts an http issuer on a loopback host in local mode', async () => {
+    await cli('tenants', 'add', 'dev');
+    const local = await cli('issuers', 'add', 'http://127.0.0.1:9000', '--tenant', 'dev');
+    expect(local.code).toBe(0);
+  });
+
+  describe('rotate-secret', () => {
+    let first: string;
+    beforeEach(async () => {
+      first = secretIn((await cli('clients', 'add', 'claude')).stdout, 'claude');
+    });
+    const secrets = async () => (await registry().getClient('claude'))!.secrets;
+
+    it('prints the new secret once; the new one works and the old one is refused at once', async () => {
+      const rotated = await cli('clients', 'rotate-secret', 'claude');
+      expect(rotated.code).toBe(0);
+      const second = secretIn(rotated.stdout, 'claude');
+      expect(second).not.toBe(first);
+      expect(rotated.stdout.split(second)).toHaveLength(2);
+      expect(verifyClientSecret(second, await secrets(), NOW)).toBe(true);
+      expect(verifyClientSecret(first, await secrets(), NOW)).toBe(false);
+    });
+
+    it('with --grace keeps the old secret valid until then, and only that one', async () => {
+      const second = secretIn((await cli('clients', 'rotate-secret', 'claude', '--grace', '600')).stdout, 'claude');
+      expect(verifyClientSecret(first, await secrets(), NOW + 599)).toBe(true);
+      expect(verifyClientSecret(first, await secrets(), NOW + 600)).toBe(false);
+      expect(verifyClientSecret(second, await secrets(), NOW + 600)).toBe(true);
+      expect((await cli('clients', 'show', 'claude')).stdout).toContain('previous, valid until 2027-01-15T08:10:00Z');
+
+      now += 10;
+      const third = secretIn((await cli('clients', 'rotate-secret', 'claude', '--grace', '60')).stdout, 'claude');
+      const stored = await secrets();
+      expect(stored).toHaveLength(2);
+      expect(verifyClientSecret(first, stored, now)).toBe(false);
+      expect(verifyClientSecret(second, stored, now + 59)).toBe(true);
+      expect(verifyClientSecret(third, stored, now + 59)).toBe(true);
+    });
+
+    it('keeps the rotated secret when the configuration file is applied again', async () => {
+      const path = file('claude.json', { clients: [{ clientId: 'claude', authMethod: 'client_secret_basic' }] });
+      expect((await cli('apply', '-f', path)).stdout).toBe('no changes\n');
+      const second = secretIn((await cli('clients', 'rotate-secret', 'claude')).stdout, 'claude');
+      expect((await cli('apply', '-f', path)).stdout).toBe('no changes\n');
+      expect(verifyClientSecret(second, await secrets(), NOW)).toBe(true);
+    });
+
+    it('writes nothing with --dry-run and prints no secret', async () => {
+      const dry = await cli('clients', 'rotate-secret', 'claude', '--dry-run');
+      expect(dry.stdout).toBe(
+        '~ client claude: secrets (a new secret will be generated)\ndry run: nothing was written\n',
+      );
+      expect(verifyClientSecret(first, await secrets(), NOW)).toBe(true);
+    });
+
+    it('refuses a client without a secret, and a bad grace period', async () => {
+      await cli('clients', 'add', 'public', '--auth-method', 'none');
+      expect(await cli('clients', 'rotate-secret', 'public')).toMatchObject({
+        code: 1,
+        stderr: 'error: client public uses none: it has no secret to rotate\n',
+      });
+      expect((await cli('clients', 'rotate-secret', 'claude', '--grace', 'soon')).stderr).toContain(
+        '--grace: must be a whole number of seconds',
+      );
+    });
+  });
+
+  describe('removing a tenant', () => {
+    beforeEach(async () => {
+      await cli('apply', '-f', file('registry.json', FILE));
+    });
+
+    it('removes its issuer trusts first, then the tenant', async () => {
+      const removed = await cli('tenants', 'remove', 'acme');
+      expect(removed.stdout).toBe(`- issuer ${OKTA} for tenant acme\n- tenant acme\n`);
+      expect(await registry().trustsForIssuer(OKTA)).toEqual([]);
+      expect((await cli('tenants', 'show', 'acme')).code).toBe(1);
+    });
+
+    it('is refused while a client names the tenant', async () => {
+      const refused = await cli('tenants', 'remove', 'globex');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('cannot remove tenant globex: client limited names tenant globex');
+      expect(await registry().trustsForIssuer('https://globex.idp.example')).toHaveLength(1);
+    });
+
+    it('finishes a removal that was interrupted after the issuers were removed', async () => {
+      const table = new RegistryTable({ client, tableName });
+      await table.write({
+        action: 'delete',
+        ref: { kind: 'issuer', tenantId: 'acme', issuer: OKTA },
+        previousVersion: 1,
+      });
+      expect((await cli('tenants', 'remove', 'acme')).stdout).toBe('- tenant acme\n');
+      expect((await cli('tenants', 'remove', 'acme')).stderr).toBe('error: unknown tenant acme\n');
+    });
+
+    it('removes issuer trusts left behind without their tenant', async () => {
+      const table = new RegistryTable({ client, tableName });
+      await table.write({ action: 'delete', ref: { kind: 'tenant', tenantId: 'acme' }, previousVersion: 1 });
+      expect((await cli('tenants', 'remove', 'acme')).stdout).toBe(`- issuer ${OKTA} for tenant acme\n`);
+      expect((await new RegistryTable({ client, tableName }).loadState()).trusts).toHaveLength(1);
+    });
+  });
+
+  describe('bad input: a clear message on stderr and exit code 1', () => {
+    it.each<[string, string[], RegExp]>([
+      [
+        'an http issuer outside loopback',
+        ['issuers', 'add', 'http://idp.example', '--tenant', 'acme'],
+        /^error: <issuer>: must use https/,
+      ],
+      [
+        'an invalid issuer URL',
+        ['issuers', 'add', 'not a url', '--tenant', 'acme'],
+        /^error: <issuer>: must be an absolute URL/,
+      ],
+      ['an unknown tenant', ['issuers', 'add', OKTA, '--tenant', 'nope'], /^error: unknown tenant nope\n$/],
+      ['an issuer without --tenant', ['issuers', 'add', OKTA], /--tenant <tenant-id> is required/],
+      [
+        'a weak algorithm',
+        ['issuers', 'add', OKTA, '--tenant', 'acme', '--algorithms', 'HS256'],
+        /--algorithms\.0: HS256 is not allowed/,
+      ],
+      [
+        'a lifetime that is not a number',
+        ['issuers', 'add', OKTA, '--tenant', 'acme', '--max-assertion-lifetime-seconds', '5m'],
+        /--max-assertion-lifetime-seconds: must be a number/,
+      ],
+      ['an unknown client', ['clients', 'show', 'nobody'], /^error: unknown client nobody\n$/],
+      [
+        'a client naming an unknown tenant',
+        ['clients', 'add', 'c', '--tenants', 'initech'],
+        /^error: unknown tenant initech\n$/,
+      ],
+      ['an invalid tenant id', ['tenants', 'add', 'Acme Corp'], /^error: <tenant-id>: must be 1-63 lowercase/],
+      ['a duplicate tenant', ['tenants', 'add', 'acme'], /tenant acme already exists \(use tenants update\)/],
+      [
+        'an auth method change',
+        ['clients', 'update', 'claude', '--auth-method', 'none'],
+        /--auth-method cannot change/,
+      ],
+      ['conflicting flags', ['tenants', 'update', 'acme', '--enable', '--disable'], /--enable and --disable conflict/],
+      ['an unknown command', ['tenant', 'list'], /unknown command tenant/],
+      ['an unknown subcommand', ['tenants', 'rename'], /unknown command tenants rename/],
+      ['an unknown flag', ['tenants', 'list', '--colour'], /Unknown option '--colour'.*tenants list --help/],
+      ['a missing argument', ['tenants', 'show'], /usage: id-jag-admin tenants show <tenant-id> \[options\]/],
+      ['a missing file', ['apply'], /-f <file\.json> is required/],
+      ['--dry-run on a read', ['tenants', 'list', '--dry-run'], /--dry-run is for commands that write/],
+      [
+        'a file that does not exist',
+        ['apply', '-f', '/nonexistent/registry.json'],
+        /cannot read \/nonexistent\/registry\.json/,
+      ],
+    ])('%s', async (_, args, expected) => {
+      await cli('tenants', 'add', 'acme');
+      await cli('clients', 'add', 'claude');
+      const result = await cli(...args);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(expected);
+    });
+
+    it('refuses a plain secret without echoing it', async () => {
+      const result = await cli('clients', 'add', 'claude', '--secret', 'hunter2-hunter2-hunter2');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('--secret: plain secrets are not accepted');
+      expect(result.stderr).not.toContain('hunter2');
+    });
+
+    it('reports malformed JSON and invalid fields with the file and the path of the problem', async () => {
+      const syntax = await cli('apply', '-f', file('broken.json', '{"tenants": [}'));
+      expect(syntax.code).toBe(1);
+      expect(syntax.stderr).toMatch(/^error: invalid .*broken\.json:\n {2}- not valid JSON: /);
+      const invalid = structuredClone(FILE);
+      invalid.tenants[0]!.issuers[0]!.issuer = 'http://acme.okta.example';
+      const fields = await cli('apply', '-f', file('invalid.json', invalid));
+      expect(fields.code).toBe(1);
+      expect(fields.stderr).toContain('- tenants.0.issuers.0.issuer: must use https');
+      expect((await cli('tenants', 'list', '--json')).stdout).toBe('[]\n');
+    });
+
+    it('refuses a file whose result would be ambiguous with registrations the table keeps', async () => {
+      await cli('tenants', 'add', 'acme');
+      expect((await cli('issuers', 'add', OKTA, '--tenant', 'acme')).code).toBe(0);
+      const other = file('other.json', { tenants: [{ id: 'other', issuers: [{ issuer: OKTA }] }] });
+      const refused = await cli('apply', '-f', other);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('must require a different tenantClaim');
+    });
+
+    it('asks for a table when none is given', async () => {
+      const result = await run(['tenants', 'list', '--endpoint', dynamo.endpoint]);
+      expect(result).toMatchObject({ code: 1, stderr: 'error: no table: pass --table <name> or set TABLE_NAME\n' });
+      const fromEnv = await run(['tenants', 'list', '--endpoint', dynamo.endpoint], undefined, {
+        TABLE_NAME: tableName,
+      });
+      expect(fromEnv.code).toBe(0);
+    });
+
+    it('creates tables in local mode only', async () => {
+      const result = await run(['init-table', '--table', 'x', '--region', 'us-east-1']);
+      expect(result).toMatchObject({ code: 1, stderr: expect.stringContaining('local mode only') });
+    });
+  });
+
+  describe('store failures: exit code 2', () => {
+    it('reports a missing table with a hint', async () => {
+      const result = await run(['tenants', 'list', '--endpoint', dynamo.endpoint, '--table', 'missing-table']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^error: ResourceNotFoundException: .*init-table/);
+    });
+  });
+
+  describe('hash-secret', () => {
+    it('hashes a secret read from stdin, without the trailing newline', async () => {
+      const secret = 'r'.repeat(40);
+      const result = await run(['hash-secret'], `${secret}\n`);
+      expect(result.code).toBe(0);
+      const hash = result.stdout.trim();
+      expect(isSecretHash(hash)).toBe(true);
+      expect(verifyClientSecret(secret, [{ hash }], NOW)).toBe(true);
+      expect(result.stdout).not.toContain(secret);
+    });
+
+    it('refuses a short secret and empty input', async () => {
+      expect(await run(['hash-secret'], 'short\n')).toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining('too short'),
+      });
+      expect(await run(['hash-secret'], '')).toMatchObject({ code: 1, stderr: 'error: no secret on stdin\n' });
+    });
+
+    it('generates a secret and its hash with --generate, and gives JSON with --json', async () => {
+      const result = JSON.parse((await run(['hash-secret', '--generate', '--json'])).stdout);
+      expect(verifyClientSecret(result.secret, [{ hash: result.secretHash }], NOW)).toBe(true);
+    });
+  });
+
+  describe('help', () => {
+    it('describes every command, and each command its options', async () => {
+      const overview = await run(['--help']);
+      expect(overview.code).toBe(0);
+      for (const command of [
+        'tenants add',
+        'issuers update',
+        'clients rotate-secret',
+        'apply',
+        'hash-secret',
+        'init-table',
+      ]) {
+        expect(overview.stdout).toContain(`  ${command}`);
+      }
+      const add = await run(['issuers', 'add', '--help']);
+      expect(add.code).toBe(0);
+      expect(add.stdout).toContain('Usage: id-jag-admin issuers add <issuer> [options]');
+      expect(add.stdout).toContain('--jwks-uri <url>');
+      expect(add.stdout).toContain('--dry-run');
+      expect((await run(['clients', '--help'])).stdout).toContain('clients rotate-secret <client-id>');
+      expect((await run([])).code).toBe(1);
+    });
+  });
+});

@@ -1,0 +1,156 @@
+import { type Change, describeChange, orderChanges, planApply } from '../../lambda/config/plan';
+import { parseRegistryConfig, toClient, toIssuerTrust, toTenant } from '../../lambda/config/schema';
+import { EMPTY_STATE, type RegistryState, stateProblems } from '../../lambda/config/state';
+import type { Client, IssuerTrust, Tenant } from '../../lambda/core/model';
+import { hashClientSecret } from '../../lambda/core/secrets';
+
+const OKTA = 'https://acme.okta.com';
+const HASH = hashClientSecret('n'.repeat(43));
+const OLD_HASH = hashClientSecret('o'.repeat(43));
+
+const FILE = {
+  tenants: [{ id: 'acme', issuers: [{ issuer: OKTA }] }],
+  clients: [
+    { clientId: 'claude', authMethod: 'client_secret_basic' },
+    { clientId: 'hashed', authMethod: 'client_secret_post', secretHash: HASH },
+  ],
+};
+
+/** The state a table would hold after applying `file` (secrets given explicitly). */
+function stateOf(file: unknown, secrets: Record<string, Client['secrets']> = {}): RegistryState {
+  const config = parseRegistryConfig(file);
+  return {
+    tenants: config.tenants.map((tenant) => ({ value: toTenant(tenant), version: 1 })),
+    trusts: config.tenants.flatMap((tenant) =>
+      tenant.issuers.map((issuer) => ({ value: toIssuerTrust(tenant.id, issuer), version: 1 })),
+    ),
+    clients: config.clients.map((client) => {
+      const value = toClient(client);
+      return { value: { ...value, secrets: secrets[value.clientId] ?? value.secrets }, version: 3 };
+    }),
+    malformed: [],
+  };
+}
+
+const lines = (changes: readonly Change[]) => changes.map(describeChange);
+
+describe('planApply', () => {
+  it('creates everything in a safe order and generates secrets only where no hash is given', () => {
+    const plan = planApply(EMPTY_STATE, parseRegistryConfig(FILE));
+    expect(lines(plan.changes)).toEqual([
+      '+ tenant acme',
+      `+ issuer ${OKTA} for tenant acme`,
+      '+ client claude (a new secret will be generated)',
+      '+ client hashed',
+    ]);
+    expect(plan.problems).toEqual([]);
+  });
+
+  it('plans nothing when the table already matches, keeping stored secrets of clients without secretHash', () => {
+    const state = stateOf(FILE, { claude: [{ hash: OLD_HASH }] });
+    expect(planApply(state, parseRegistryConfig(FILE)).changes).toEqual([]);
+  });
+
+  it('updates only what changed, naming the fields (never their values), against the stored version', () => {
+    const state = stateOf(FILE, { claude: [{ hash: OLD_HASH }] });
+    const changed = structuredClone(FILE);
+    Object.assign(changed.tenants[0]!, { displayName: 'Acme' });
+    Object.assign(changed.tenants[0]!.issuers[0]!, { enabled: false });
+    changed.clients[1]!.secretHash = OLD_HASH;
+    const plan = planApply(state, parseRegistryConfig(changed));
+    expect(lines(plan.changes)).toEqual([
+      '~ tenant acme: displayName',
+      `~ issuer ${OKTA} for tenant acme: enabled`,
+      '~ client hashed: secrets',
+    ]);
+    expect(plan.changes.map((change) => change.previousVersion)).toEqual([1, 1, 3]);
+    expect(lines(plan.changes).join()).not.toContain(OLD_HASH);
+  });
+
+  it("keeps a rotation's grace secret while the file names the current secret", () => {
+    const rotated = [{ hash: HASH }, { hash: OLD_HASH, notAfter: 2_000_000_000 }];
+    const state = stateOf(FILE, { claude: [{ hash: OLD_HASH }], hashed: rotated });
+    expect(planApply(state, parseRegistryConfig(FILE)).changes).toEqual([]);
+  });
+
+  it('generates a secret for an existing client that has none (it changed to a secret method)', () => {
+    const state = stateOf(FILE, { claude: [] });
+    expect(lines(planApply(state, parseRegistryConfig(FILE)).changes)).toEqual([
+      '~ client claude: secrets (a new secret will be generated)',
+    ]);
+  });
+
+  it('keeps registrations the file does not declare unless pruning, and then removes issuers before tenants', () => {
+    const state = stateOf(
+      {
+        ...FILE,
+        tenants: [...FILE.tenants, { id: 'old', issuers: [{ issuer: 'https://old.example' }] }],
+        clients: [...FILE.clients, { clientId: 'legacy', authMethod: 'none' }],
+      },
+      { claude: [{ hash: OLD_HASH }] },
+    );
+    const config = parseRegistryConfig(FILE);
+    const kept = planApply(state, config);
+    expect(kept.changes).toEqual([]);
+    expect(kept.kept).toHaveLength(3);
+    const pruned = planApply(state, config, { prune: true });
+    expect(lines(pruned.changes)).toEqual([
+      '- client legacy',
+      '- issuer https://old.example for tenant old',
+      '- tenant old',
+    ]);
+    expect(pruned.kept).toEqual([]);
+  });
+
+  it('reports only problems the change would introduce', () => {
+    const state = stateOf({ tenants: [{ id: 'a', issuers: [{ issuer: OKTA }] }] });
+    const plan = planApply(state, parseRegistryConfig({ tenants: [{ id: 'b', issuers: [{ issuer: OKTA }] }] }));
+    expect(plan.problems).toEqual([expect.stringContaining(`issuer ${OKTA} is trusted by tenants a, b`)]);
+    expect(
+      planApply(state, parseRegistryConfig({ tenants: [{ id: 'a', issuers: [{ issuer: OKTA }] }] })).problems,
+    ).toEqual([]);
+  });
+
+  it('orders writes so that every intermediate state is safe', () => {
+    const tenant: Tenant = { id: 't', enabled: true };
+    const trust = { tenantId: 't', issuer: OKTA } as IssuerTrust;
+    const changes: Change[] = [
+      { action: 'delete', ref: { kind: 'tenant', tenantId: 'x' } },
+      { action: 'create', entity: { kind: 'issuer', value: trust }, fields: [] },
+      { action: 'delete', ref: { kind: 'issuer', tenantId: 'x', issuer: OKTA } },
+      { action: 'create', entity: { kind: 'tenant', value: tenant }, fields: [] },
+    ];
+    expect(lines(orderChanges(changes))).toEqual([
+      '+ tenant t',
+      `+ issuer ${OKTA} for tenant t`,
+      `- issuer ${OKTA} for tenant x`,
+      '- tenant x',
+    ]);
+  });
+});
+
+describe('stateProblems', () => {
+  it('finds orphaned trusts, clients naming missing tenants and ambiguous issuers', () => {
+    const trust = (tenantId: string, tenantClaim?: string) =>
+      toIssuerTrust(tenantId, {
+        issuer: OKTA,
+        tenantClaim,
+        algorithms: ['RS256'],
+        maxAssertionLifetimeSeconds: 300,
+        enabled: true,
+      });
+    const broken: RegistryState = {
+      tenants: [{ value: { id: 'a', enabled: true } }],
+      trusts: [{ value: trust('a', 'a') }, { value: trust('b') }],
+      clients: [
+        { value: { clientId: 'c', authMethod: 'none', secrets: [], grantTypes: ['g'], tenants: ['b'], enabled: true } },
+      ],
+      malformed: [],
+    };
+    expect(stateProblems(broken)).toEqual([
+      `issuer ${OKTA} belongs to tenant b, which does not exist`,
+      'client c names tenant b, which does not exist',
+      `issuer ${OKTA} is trusted by tenants a, b: each of them must require a different tenantClaim`,
+    ]);
+  });
+});

@@ -1,0 +1,415 @@
+import {
+  clientConfigOf,
+  issuerConfigOf,
+  type ParseOptions,
+  parseRegistryConfig,
+  parseRegistryConfigText,
+  toClient,
+  toIssuerTrust,
+  toTenant,
+} from '../../lambda/config/schema';
+import { ConfigError } from '../../lambda/core/config';
+import { DEFAULT_ASSERTION_ALGORITHMS, JWT_BEARER_GRANT_TYPE } from '../../lambda/core/model';
+import { hashClientSecret } from '../../lambda/core/secrets';
+
+const HASH = hashClientSecret('s'.repeat(43));
+const OKTA = 'https://acme.okta.com';
+const EC_KEY = { kty: 'EC', crv: 'P-256', x: 'eA', y: 'eQ' };
+
+/** A configuration document being edited by a test: any path may be changed. */
+// biome-ignore lint/suspicious/noExplicitAny: tests break documents in arbitrary places.
+type Draft = Record<string, any>;
+
+/** A valid file that each case below breaks in exactly one place. */
+function validFile(): Draft {
+  return {
+    resources: [
+      { id: 'https://mcp.example.com/mcp', scopes: ['files:read', 'files:write'], defaultScopes: ['files:read'] },
+    ],
+    defaultResource: 'https://mcp.example.com/mcp',
+    tenants: [
+      {
+        id: 'acme',
+        displayName: 'Acme',
+        issuers: [
+          { issuer: OKTA, jwksUri: `${OKTA}/oauth2/v1/keys`, algorithms: ['RS256'], notAfter: '2027-01-01T00:00:00Z' },
+        ],
+      },
+      { id: 'globex', issuers: [] },
+    ],
+    clients: [
+      { clientId: 'claude', authMethod: 'client_secret_basic', secretHash: HASH, scopes: ['files:read'] },
+      { clientId: 'keyed', authMethod: 'private_key_jwt', jwks: { keys: [{ ...EC_KEY }] }, tenants: ['acme'] },
+      { clientId: 'public', authMethod: 'none' },
+    ],
+  };
+}
+
+function problemsOf(input: unknown, options: ParseOptions = {}): string[] {
+  try {
+    parseRegistryConfig(input, options);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+function broken(change: (file: Draft) => void): Draft {
+  const file = validFile();
+  change(file);
+  return file;
+}
+
+describe('registry configuration schema', () => {
+  it('accepts the valid file and fills in the defaults', () => {
+    const config = parseRegistryConfig(validFile());
+    expect(config.tenants[0]?.enabled).toBe(true);
+    expect(config.tenants[1]?.issuers).toEqual([]);
+    expect(config.clients[0]).toMatchObject({ tenants: ['*'], grantTypes: [JWT_BEARER_GRANT_TYPE], enabled: true });
+    const defaults = parseRegistryConfig({ tenants: [{ id: 'a', issuers: [{ issuer: OKTA }] }] });
+    expect(defaults.tenants[0]?.issuers[0]).toEqual({
+      issuer: OKTA,
+      algorithms: [...DEFAULT_ASSERTION_ALGORITHMS],
+      maxAssertionLifetimeSeconds: 300,
+      enabled: true,
+    });
+    expect(parseRegistryConfig({})).toEqual({ tenants: [], clients: [] });
+  });
+
+  it('converts to the core model: notAfter in epoch seconds, the secret hash as a stored secret', () => {
+    const config = parseRegistryConfig(validFile());
+    expect(toTenant(config.tenants[0]!)).toEqual({ id: 'acme', displayName: 'Acme', enabled: true });
+    const trust = toIssuerTrust('acme', config.tenants[0]!.issuers[0]!);
+    expect(trust).toEqual({
+      tenantId: 'acme',
+      issuer: OKTA,
+      jwksUri: `${OKTA}/oauth2/v1/keys`,
+      algorithms: ['RS256'],
+      maxAssertionLifetimeSeconds: 300,
+      enabled: true,
+      notAfter: Date.UTC(2027, 0, 1) / 1000,
+    });
+    expect(issuerConfigOf(trust)).toEqual(config.tenants[0]!.issuers[0]);
+    const claude = toClient(config.clients[0]!);
+    expect(claude.secrets).toEqual([{ hash: HASH }]);
+    expect(toClient(config.clients[2]!).secrets).toEqual([]);
+    const { secretHash: _, ...withoutSecret } = config.clients[0]!;
+    expect(clientConfigOf(claude)).toEqual(withoutSecret);
+  });
+
+  it.each<[string, (file: Draft) => void, string]>([
+    // structure
+    ['an unknown top-level field', (f) => (f.tenant = []), 'tenant: is not a known field'],
+    [
+      'a misspelt field',
+      (f) => (f.tenants[0].issuers[0].jwks_uri = OKTA),
+      'tenants.0.issuers.0.jwks_uri: is not a known field',
+    ],
+    ['a missing tenant id', (f) => delete f.tenants[0].id, 'tenants.0.id: is required'],
+    ['tenants that are not a list', (f) => (f.tenants = {}), 'tenants: must be a list'],
+    // tenants
+    ['an upper-case tenant id', (f) => (f.tenants[1].id = 'Globex'), 'tenants.1.id: must be 1-63 lowercase'],
+    ['a tenant id starting with a hyphen', (f) => (f.tenants[1].id = '-globex'), 'tenants.1.id: must be 1-63'],
+    ['a 64-character tenant id', (f) => (f.tenants[1].id = 'a'.repeat(64)), 'tenants.1.id: must be 1-63'],
+    ['an empty display name', (f) => (f.tenants[0].displayName = ''), 'tenants.0.displayName: must not be empty'],
+    ['enabled as a string', (f) => (f.tenants[0].enabled = 'yes'), 'tenants.0.enabled: must be true or false'],
+    [
+      'a duplicate tenant id',
+      (f) => (f.tenants[1].id = 'acme'),
+      'tenants.1.id: tenant acme is declared more than once',
+    ],
+    // issuers
+    [
+      'an http issuer',
+      (f) => (f.tenants[0].issuers[0].issuer = 'http://acme.okta.com'),
+      'tenants.0.issuers.0.issuer: must use https',
+    ],
+    [
+      'a relative issuer',
+      (f) => (f.tenants[0].issuers[0].issuer = 'acme.okta.com'),
+      'tenants.0.issuers.0.issuer: must be an absolute URL',
+    ],
+    [
+      'an issuer with a trailing slash',
+      (f) => (f.tenants[0].issuers[0].issuer = `${OKTA}/`),
+      'tenants.0.issuers.0.issuer: must not end with a slash',
+    ],
+    [
+      'an issuer with a query',
+      (f) => (f.tenants[0].issuers[0].issuer = `${OKTA}?x=1`),
+      'tenants.0.issuers.0.issuer: must not have a query',
+    ],
+    [
+      'an issuer with a fragment',
+      (f) => (f.tenants[0].issuers[0].issuer = `${OKTA}#x`),
+      'tenants.0.issuers.0.issuer: must not have a fragment',
+    ],
+    [
+      'an overlong issuer',
+      (f) => (f.tenants[0].issuers[0].issuer = `${OKTA}/${'a'.repeat(1000)}`),
+      'tenants.0.issuers.0.issuer: must be at most 1000',
+    ],
+    [
+      'an http jwksUri',
+      (f) => (f.tenants[0].issuers[0].jwksUri = 'http://acme.okta.com/keys'),
+      'tenants.0.issuers.0.jwksUri: must use https',
+    ],
+    [
+      'a jwksUri with credentials',
+      (f) => (f.tenants[0].issuers[0].jwksUri = 'https://u:p@acme.okta.com/k'),
+      'tenants.0.issuers.0.jwksUri: must not carry credentials',
+    ],
+    [
+      'HS256',
+      (f) => (f.tenants[0].issuers[0].algorithms = ['RS256', 'HS256']),
+      'tenants.0.issuers.0.algorithms.1: HS256 is not allowed: only asymmetric',
+    ],
+    [
+      'alg none',
+      (f) => (f.tenants[0].issuers[0].algorithms = ['none']),
+      'tenants.0.issuers.0.algorithms.0: none is not allowed',
+    ],
+    [
+      'no algorithms',
+      (f) => (f.tenants[0].issuers[0].algorithms = []),
+      'tenants.0.issuers.0.algorithms: must name at least one',
+    ],
+    [
+      'a repeated algorithm',
+      (f) => (f.tenants[0].issuers[0].algorithms = ['RS256', 'RS256']),
+      'tenants.0.issuers.0.algorithms: algorithms must not repeat',
+    ],
+    [
+      'a zero lifetime',
+      (f) => (f.tenants[0].issuers[0].maxAssertionLifetimeSeconds = 0),
+      'tenants.0.issuers.0.maxAssertionLifetimeSeconds: must be at least 1',
+    ],
+    [
+      'a lifetime over an hour',
+      (f) => (f.tenants[0].issuers[0].maxAssertionLifetimeSeconds = 3601),
+      'maxAssertionLifetimeSeconds: must be at most 3600',
+    ],
+    [
+      'a fractional lifetime',
+      (f) => (f.tenants[0].issuers[0].maxAssertionLifetimeSeconds = 1.5),
+      'maxAssertionLifetimeSeconds: must be a whole number',
+    ],
+    [
+      'a lifetime as text',
+      (f) => (f.tenants[0].issuers[0].maxAssertionLifetimeSeconds = '300'),
+      'maxAssertionLifetimeSeconds: must be a number',
+    ],
+    [
+      'notAfter without a time zone',
+      (f) => (f.tenants[0].issuers[0].notAfter = '2027-01-01T00:00:00'),
+      'tenants.0.issuers.0.notAfter: must be an ISO 8601 date-time with a time zone',
+    ],
+    [
+      'notAfter that is not a date',
+      (f) => (f.tenants[0].issuers[0].notAfter = '2027-13-45T00:00:00Z'),
+      'tenants.0.issuers.0.notAfter: must be an ISO 8601',
+    ],
+    [
+      'an empty tenantClaim',
+      (f) => (f.tenants[0].issuers[0].tenantClaim = ''),
+      'tenants.0.issuers.0.tenantClaim: must not be empty',
+    ],
+    [
+      'an issuer twice in one tenant',
+      (f) => f.tenants[0].issuers.push({ issuer: OKTA }),
+      'tenants.0.issuers.1.issuer: tenant acme trusts issuer https://acme.okta.com is declared more than once',
+    ],
+    [
+      'one issuer for two tenants without tenantClaim',
+      (f) => f.tenants[1].issuers.push({ issuer: OKTA }),
+      'issuer https://acme.okta.com is trusted by tenants acme, globex: each of them must require a different',
+    ],
+    [
+      'one issuer for two tenants with the same tenantClaim',
+      (f) => {
+        f.tenants[0].issuers[0].tenantClaim = 'x';
+        f.tenants[1].issuers.push({ issuer: OKTA, tenantClaim: 'x' });
+      },
+      'must require a different tenantClaim',
+    ],
+    // clients
+    [
+      'a client id with a space',
+      (f) => (f.clients[0].clientId = 'my client'),
+      'clients.0.clientId: must be 1-256 printable ASCII',
+    ],
+    [
+      'an unknown auth method',
+      (f) => (f.clients[0].authMethod = 'client_secret_jwt'),
+      'clients.0.authMethod: must be one of client_secret_basic',
+    ],
+    [
+      'a duplicate client id',
+      (f) => (f.clients[1].clientId = 'claude'),
+      'clients.1.clientId: client claude is declared more than once',
+    ],
+    [
+      'a secretHash that is not a hash',
+      (f) => (f.clients[0].secretHash = 'hunter2'),
+      'clients.0.secretHash: must be a hash made by `id-jag-admin hash-secret`',
+    ],
+    [
+      'private_key_jwt without keys',
+      (f) => delete f.clients[1].jwks,
+      'clients.1.jwks: private_key_jwt needs the client public keys',
+    ],
+    [
+      'both jwks and jwksUri',
+      (f) => (f.clients[1].jwksUri = 'https://keyed.example/jwks'),
+      'clients.1.jwksUri: give jwks or jwksUri, not both',
+    ],
+    [
+      'private_key_jwt with a secretHash',
+      (f) => (f.clients[1].secretHash = HASH),
+      'clients.1.secretHash: only client_secret_basic and client_secret_post clients have a secret',
+    ],
+    [
+      'a secret client with jwks',
+      (f) => (f.clients[0].jwks = { keys: [EC_KEY] }),
+      'clients.0.jwks: only private_key_jwt clients have keys',
+    ],
+    [
+      'a public client with a secretHash',
+      (f) => (f.clients[2].secretHash = HASH),
+      'clients.2.secretHash: only client_secret_basic',
+    ],
+    [
+      'a public client with a jwksUri',
+      (f) => (f.clients[2].jwksUri = 'https://p.example/jwks'),
+      'clients.2.jwks: only private_key_jwt clients have keys',
+    ],
+    [
+      'an http client jwksUri',
+      (f) => {
+        f.clients[1].jwks = undefined;
+        f.clients[1].jwksUri = 'http://k.example/jwks';
+      },
+      'clients.1.jwksUri: must use https',
+    ],
+    [
+      'a private key in jwks',
+      (f) => (f.clients[1].jwks.keys[0].d = 'private'),
+      'clients.1.jwks.keys.0: must be a public key: remove d',
+    ],
+    [
+      'a symmetric key in jwks',
+      (f) => (f.clients[1].jwks.keys[0] = { kty: 'oct', k: 'c2VjcmV0' }),
+      'clients.1.jwks.keys.0: must be a public key',
+    ],
+    ['an empty key set', (f) => (f.clients[1].jwks.keys = []), 'clients.1.jwks.keys: must hold at least one key'],
+    [
+      'an unknown tenant',
+      (f) => (f.clients[1].tenants = ['initech']),
+      'clients.1.tenants.0: tenant initech is not declared in tenants',
+    ],
+    ['no tenants', (f) => (f.clients[1].tenants = []), 'clients.1.tenants: must name at least one tenant'],
+    [
+      '"*" with other tenants',
+      (f) => (f.clients[1].tenants = ['*', 'acme']),
+      'clients.1.tenants: "*" already means every tenant',
+    ],
+    [
+      'an invalid tenant id in a client',
+      (f) => (f.clients[1].tenants = ['Acme']),
+      'clients.1.tenants.0: must be a tenant id or "*"',
+    ],
+    [
+      'no grant types',
+      (f) => (f.clients[0].grantTypes = []),
+      'clients.0.grantTypes: must name at least one grant type',
+    ],
+    [
+      'a scope no resource supports',
+      (f) => (f.clients[0].scopes = ['files:read', 'admin']),
+      'clients.0.scopes.1: no resource supports scope admin',
+    ],
+    [
+      'a malformed scope',
+      (f) => (f.clients[0].scopes = ['files read']),
+      'clients.0.scopes.0: scopes are non-empty printable ASCII',
+    ],
+    // resources
+    [
+      'a resource with a fragment',
+      (f) => (f.resources[0].id = 'https://mcp.example.com/mcp#x'),
+      'resources.0.id: must be an absolute URI without a fragment',
+    ],
+    [
+      'default scopes outside scopes',
+      (f) => (f.resources[0].defaultScopes = ['admin']),
+      'resources.0.defaultScopes: must be a subset of scopes',
+    ],
+    [
+      'a duplicate resource',
+      (f) => f.resources.push({ ...f.resources[0] }),
+      'resources.1.id: resource https://mcp.example.com/mcp is declared more than once',
+    ],
+    [
+      'a default resource that is not declared',
+      (f) => (f.defaultResource = 'https://other.example'),
+      'defaultResource: must be the id of one of the resources',
+    ],
+  ])('rejects %s', (_, change, expected) => {
+    const problems = problemsOf(broken(change));
+    expect(problems.join('\n')).toContain(expected);
+  });
+
+  it('refuses a plain secret, telling the user what to do, without echoing it', () => {
+    const problems = problemsOf(broken((f) => (f.clients[0].secret = 'my-plain-secret-value')));
+    expect(problems).toEqual([
+      expect.stringMatching(/^clients\.0\.secret: plain secrets are not accepted: .*secretHash/),
+    ]);
+    expect(problems.join()).toContain('let apply generate a secret');
+    expect(problems.join()).not.toContain('my-plain-secret-value');
+  });
+
+  it('accepts http issuers and key URLs on loopback hosts in local mode only', () => {
+    const local = broken((f) => {
+      f.tenants[0].issuers[0].issuer = 'http://127.0.0.1:9000';
+      f.tenants[0].issuers[0].jwksUri = 'http://localhost:9000/keys';
+    });
+    expect(problemsOf(local).join('\n')).toContain('tenants.0.issuers.0.issuer: must use https (http is accepted only');
+    expect(() => parseRegistryConfig(local, { allowHttpLoopback: true })).not.toThrow();
+    const remoteHttp = broken((f) => (f.tenants[0].issuers[0].issuer = 'http://idp.example'));
+    expect(problemsOf(remoteHttp, { allowHttpLoopback: true })).toEqual(['tenants.0.issuers.0.issuer: must use https']);
+  });
+
+  it('accepts a jwksUri with a query (some IdPs key sets are per application)', () => {
+    const file = broken((f) => (f.tenants[0].issuers[0].jwksUri = `${OKTA}/keys?appid=123`));
+    expect(() => parseRegistryConfig(file)).not.toThrow();
+  });
+
+  it('checks client scopes only when resources are declared', () => {
+    const file = broken((f) => {
+      delete f.resources;
+      delete f.defaultResource;
+      f.clients[0].scopes = ['anything'];
+    });
+    expect(() => parseRegistryConfig(file)).not.toThrow();
+  });
+
+  it('reports every problem at once, naming the source', () => {
+    const file = broken((f) => {
+      f.tenants[0].id = 'ACME';
+      f.clients[0].authMethod = 'magic';
+    });
+    expect(() => parseRegistryConfig(file, { source: 'registry.json' })).toThrow(/^invalid registry\.json:/);
+    expect(problemsOf(file)).toHaveLength(2);
+  });
+
+  it('reports a JSON syntax error with the source and position', () => {
+    expect(() => parseRegistryConfigText('{"tenants": [', { source: 'registry.json' })).toThrow(
+      /invalid registry\.json:\n {2}- not valid JSON: .*(position|end)/i,
+    );
+  });
+
+  it('rejects a document that is not an object', () => {
+    expect(problemsOf([])).toEqual(['must be an object']);
+  });
+});

@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createTableInput } from '../../lambda/adapters/dynamodb/table';
+
+/** dynalite ships no types: it returns an http.Server that speaks the DynamoDB API, in memory unless given a path. */
+type DynaliteFactory = (options: { createTableMs: number; deleteTableMs: number; updateTableMs: number }) => Server;
+// dynalite is CommonJS without type declarations.
+const dynalite = require('dynalite') as DynaliteFactory;
+
+/**
+ * A real DynamoDB implementation (dynalite) on a random loopback port, for adapter and CLI tests. Each test file starts
+ * one in beforeAll and stops it in afterAll; tests get fresh tables so they do not see each other's items.
+ */
+export class LocalDynamo {
+  private constructor(
+    private readonly server: Server,
+    readonly endpoint: string,
+  ) {}
+
+  static async start(): Promise<LocalDynamo> {
+    const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return new LocalDynamo(server, `http://127.0.0.1:${port}`);
+  }
+
+  /** A client for this server only: static dummy credentials, so nothing is looked up in the environment. */
+  client(): DynamoDBClient {
+    return new DynamoDBClient({
+      endpoint: this.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+  }
+
+  /** Creates a table with the production key schema under a fresh name. */
+  async createTable(client: DynamoDBClient = this.client()): Promise<string> {
+    const tableName = `test-${randomUUID()}`;
+    await client.send(new CreateTableCommand(createTableInput(tableName)));
+    return tableName;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
