@@ -2,12 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
 import { createTableInput } from '../../lambda/adapters/dynamodb/table';
-
-/** dynalite ships no types: it returns an http.Server that speaks the DynamoDB API, in memory unless given a path. */
-type DynaliteFactory = (options: { createTableMs: number; deleteTableMs: number; updateTableMs: number }) => Server;
-// dynalite is CommonJS without type declarations.
-const dynalite = require('dynalite') as DynaliteFactory;
 
 /**
  * A real DynamoDB implementation (dynalite) on a random loopback port, for adapter and CLI tests. Each test file starts
