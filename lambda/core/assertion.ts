@@ -78,6 +78,8 @@ export async function validateIdentityAssertion(
   token: string,
   client: Client,
   deps: AssertionDeps,
+  /** Told which registration matched, before the signature is checked (for the audit of a rejection). */
+  onTrustResolved: (registered: RegisteredTrust) => void = () => undefined,
 ): Promise<ValidatedAssertion> {
   const { header, claims: unverified } = decodeUnverified(token, reject);
   if (!isIdJagType(header.typ)) throw reject(`type must be ${ID_JAG_TYP}`, `typ ${String(header.typ)}`);
@@ -86,6 +88,7 @@ export async function validateIdentityAssertion(
   const now = deps.clock.now();
   const candidates = await deps.registry.trustsForIssuer(unverified.iss);
   const { trust, tenant } = resolveTrust(candidates, unverified.tenant, now);
+  onTrustResolved({ trust, tenant });
   if (typeof header.alg !== 'string' || !trust.algorithms.includes(header.alg as never)) {
     throw reject('algorithm is not allowed', `alg ${String(header.alg)}`);
   }

@@ -129,9 +129,10 @@ async function exchange(
     throw new UnauthorizedClientError('the client may not use this grant type');
   }
 
-  const validated = await validateIdentityAssertion(tokenRequest.assertion, authenticated.client, deps);
-  context.tenant = validated.tenant.id;
-  context.issuer = validated.trust.issuer;
+  const validated = await validateIdentityAssertion(tokenRequest.assertion, authenticated.client, deps, (matched) => {
+    context.tenant = matched.tenant.id;
+    context.issuer = matched.trust.issuer;
+  });
   context.jtiHash = hashJti(validated.trust.issuer, validated.assertion.jti);
   if (!allowedForTenant(authenticated.client, validated.tenant.id)) {
     throw new UnauthorizedClientError(
@@ -153,8 +154,8 @@ async function exchange(
     issuedAt,
     lifetimeSeconds: config.accessTokenTtlSeconds,
   });
-  context.tokenId = claims.jti as string;
   const token = await recordAndSign(authenticated, validated, claims, deps);
+  context.tokenId = claims.jti as string;
   return { token, grant, expiresIn: config.accessTokenTtlSeconds };
 }
 

@@ -37,6 +37,12 @@ describe('audit records', () => {
     });
   });
 
+  it('names the matched tenant and issuer when the assertion fails after its issuer was found', async () => {
+    const outcome = await f.exchange(tokenRequest(await f.idp.mint({ claims: { aud: 'https://elsewhere.example' } })));
+    expect(outcome.audit).toMatchObject({ outcome: 'rejected', tenant: 'acme', issuer: f.idp.issuer });
+    expect(outcome.audit).not.toHaveProperty('claimedIssuer');
+  });
+
   it('never contains the assertion, the access token or the client secret', async () => {
     const assertion = await f.idp.mint();
     const issued = await f.exchange(tokenRequest(assertion));

@@ -1,4 +1,6 @@
 import { constants, createHash, generateKeyPairSync, type KeyObject, privateEncrypt, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms';
 
@@ -53,6 +55,33 @@ export class KmsStandIn {
       maxAttempts: 1,
       requestHandler: { handle: (request: { headers: Record<string, string>; body: unknown }) => this.handle(request) },
     } as KMSClientConfig);
+  }
+
+  /**
+   * Serves the same protocol over HTTP on 127.0.0.1, for code that builds its own KMSClient (the Lambda entries):
+   * point it here with AWS_ENDPOINT_URL_KMS. Close the returned server when done.
+   */
+  async listen(): Promise<{ endpoint: string; close: () => Promise<void> }> {
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', async () => {
+        const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
+        const { response: answer } = await this.handle({ headers, body: Buffer.concat(chunks) });
+        const body: Buffer[] = [];
+        for await (const chunk of answer.body) body.push(chunk as Buffer);
+        response.writeHead(answer.statusCode, answer.headers).end(Buffer.concat(body));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      endpoint: `http://127.0.0.1:${port}`,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
   }
 
   private async handle(request: { headers: Record<string, string>; body: unknown }) {

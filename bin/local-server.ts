@@ -1,0 +1,75 @@
+// `npm start`: the authorization server on 127.0.0.1 with an embedded DynamoDB (dynalite) and a file signing key.
+import { parseArgs } from 'node:util';
+import { startLocalServer } from './local/server';
+
+const usage = `Usage: npm start -- [options]
+  --port <n>        port on 127.0.0.1 (env PORT; default 3000, 0 for any free port)
+  --host <addr>     address to bind (env HOST; default 127.0.0.1)
+  --config <file>   registrations and resources to load (env ID_JAG_CONFIG; docs/configuration-file.md);
+                    without one, a demo tenant, IdP and client are seeded
+  --data-dir <dir>  where the table and keys persist (env ID_JAG_DATA_DIR; default .data)
+  --issuer <url>    issuer URL, if clients reach the server through another address (env ID_JAG_ISSUER)`;
+
+// The SDK's notice about Node 20 support says nothing about this server; keep the console for what matters.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      config: { type: 'string' },
+      'data-dir': { type: 'string' },
+      issuer: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  const env = process.env;
+  const port = Number(values.port ?? env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number\n${usage}`);
+  const server = await startLocalServer({
+    port,
+    host: values.host ?? env.HOST,
+    configPath: values.config ?? env.ID_JAG_CONFIG,
+    dataDir: values['data-dir'] ?? env.ID_JAG_DATA_DIR,
+    issuer: values.issuer ?? env.ID_JAG_ISSUER,
+  });
+  const { issuer } = server;
+  const lines = [
+    '',
+    'ID-JAG authorization server, local mode',
+    `  issuer     ${issuer}`,
+    `  metadata   ${issuer}/.well-known/oauth-authorization-server`,
+    `  jwks       ${issuer}/jwks.json`,
+    `  token      ${issuer}/token`,
+  ];
+  if (server.demo) {
+    lines.push(
+      `  demo IdP   ${server.demo.demoIdp}  (local only; trusted by tenant "demo")`,
+      `  client     ${server.demo.clientId}  (secret in ${values['data-dir'] ?? env.ID_JAG_DATA_DIR ?? '.data'}/demo.json)`,
+      '',
+      'See a real exchange (ID-JAG from the demo IdP -> access token), in another terminal:',
+      '  npm run demo',
+    );
+  }
+  for (const { clientId, secret } of server.generatedSecrets) {
+    if (clientId !== server.demo?.clientId) lines.push(`  new secret for client ${clientId}: ${secret}  (shown once)`);
+  }
+  lines.push('', 'Press Ctrl-C to stop. Token decisions are logged below as JSON lines.', '');
+  console.log(lines.join('\n'));
+
+  const stop = () => {
+    server.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

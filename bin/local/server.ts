@@ -1,0 +1,217 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { applyConfig, DynamoRegistry, DynamoReplayStore, RegistryTable } from '../../lambda/adapters/dynamodb';
+import { loadOrCreateFileSigner } from '../../lambda/adapters/file-signer';
+import { RemoteKeyResolver } from '../../lambda/adapters/issuer-keys';
+import { parseRegistryConfigText, type RegistryConfig } from '../../lambda/config/schema';
+import { ConfigError, endpointsOf, resolveServerConfig, type ServerConfig } from '../../lambda/core/config';
+import { JWT_BEARER_GRANT_TYPE } from '../../lambda/core/model';
+import { systemClock } from '../../lambda/core/ports';
+import type { TokenEndpointDeps } from '../../lambda/core/token-endpoint';
+import { createJwksHandler, createMetadataHandler, createTokenHandler, once } from '../../lambda/handlers/api';
+import { createLogger, type Logger } from '../../lambda/handlers/logger';
+import { createDemoIdp, type DemoIdp } from './demo-idp';
+import { createHttpApiServer, type Route } from './http-adapter';
+
+export interface LocalServerOptions {
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** 0 picks a free port. @default 3000 */
+  readonly port?: number;
+  /** Where the table, the signing key and the demo credentials persist. @default '.data' */
+  readonly dataDir?: string;
+  /** A configuration file (docs/configuration-file.md). Without one, a demo is seeded. */
+  readonly configPath?: string;
+  /** The issuer URL, when the server is reached through another address. @default http://<host>:<port> */
+  readonly issuer?: string;
+  /** Keep the table in memory only (tests). @default false */
+  readonly inMemory?: boolean;
+  /** Where log lines go. @default stdout */
+  readonly write?: (line: string) => void;
+}
+
+/** What `npm run demo` needs, saved beside the data (the client secret only exists here and in the table's hash). */
+export interface DemoCredentials {
+  readonly issuer: string;
+  readonly demoIdp: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly resource: string;
+}
+
+export interface LocalServer {
+  readonly url: string;
+  readonly issuer: string;
+  readonly config: ServerConfig;
+  readonly demo?: DemoCredentials;
+  /** Client secrets generated while seeding, shown once. */
+  readonly generatedSecrets: readonly { clientId: string; secret: string }[];
+  close(): Promise<void>;
+}
+
+const TABLE_NAME = 'id-jag-local';
+export const DEMO_CLIENT_ID = 'demo-client';
+export const DEMO_FILE = 'demo.json';
+
+/**
+ * The local server: the same handlers as in Lambda, behind a small HTTP adapter, with an embedded dynalite (through
+ * the real DynamoDB adapter) and a signing key in a file. Everything binds to loopback.
+ */
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+  const host = options.host ?? '127.0.0.1';
+  const dataDir = options.dataDir ?? '.data';
+  mkdirSync(dataDir, { recursive: true });
+  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const logger = createLogger({ service: 'local', write });
+
+  const routes: Route[] = [];
+  const http = createHttpApiServer(routes);
+  await listen(http, options.port ?? 3000, host);
+  const url = `http://${host}:${(http.address() as AddressInfo).port}`;
+  const issuer = options.issuer ?? url;
+
+  const dynamo = await startDynalite(options.inMemory ? undefined : join(dataDir, 'dynamodb'));
+  try {
+    const client = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const table = new RegistryTable({ client, tableName: TABLE_NAME });
+    await table.createTable();
+
+    const demoIdp = await createDemoIdp(url, dataDir);
+    const registry = options.configPath ? loadConfigFile(options.configPath) : demoConfig(demoIdp);
+    const result = await applyConfig(table, registry, { prune: options.configPath === undefined });
+    if (result.error) throw result.error;
+
+    const config = resolveServerConfig(
+      { issuer, resources: registry.resources ?? [], defaultResource: registry.defaultResource },
+      { allowHttpLoopback: true, source: options.configPath ?? 'demo configuration' },
+    );
+    const demo = options.configPath ? undefined : saveDemoCredentials(dataDir, issuer, demoIdp, config, result.secrets);
+    const signer = await loadOrCreateFileSigner(dataDir);
+    const wiring = once(async () => ({
+      config,
+      registry: new DynamoRegistry({ client, tableName: TABLE_NAME, cacheMaxAgeMs: 0 }),
+      replayStore: new DynamoReplayStore({ client, tableName: TABLE_NAME }),
+      signer,
+      // Local mode only: issuers on loopback over plain http.
+      keyResolver: new RemoteKeyResolver({ allowHttpLoopback: true, allowPrivateAddresses: true }),
+      clock: systemClock,
+    }));
+    routes.push(...handlerRoutes(config, wiring, logger), ...demoIdp.routes);
+
+    return {
+      url,
+      issuer,
+      config,
+      demo,
+      generatedSecrets: result.secrets,
+      close: async () => {
+        http.closeAllConnections();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        client.destroy();
+        await dynamo.close();
+      },
+    };
+  } catch (error) {
+    http.close();
+    await dynamo.close();
+    throw error;
+  }
+}
+
+function handlerRoutes(config: ServerConfig, wiring: () => Promise<TokenEndpointDeps>, logger: Logger): Route[] {
+  const { routes } = endpointsOf(config.issuer);
+  const metadata = createMetadataHandler(async () => config, logger);
+  return [
+    ...routes.metadata.map((path): Route => ({ method: 'GET', path, handler: metadata })),
+    { method: 'GET', path: routes.jwks, handler: createJwksHandler(async () => wiring(), logger) },
+    { method: 'ANY', path: routes.token, handler: createTokenHandler(wiring, logger) },
+  ];
+}
+
+function loadConfigFile(path: string): RegistryConfig {
+  const config = parseRegistryConfigText(readFileSync(path, 'utf8'), { allowHttpLoopback: true, source: path });
+  if (!config.resources || config.resources.length === 0) {
+    throw new ConfigError(path, ['resources: the local server needs at least one resource to issue tokens for']);
+  }
+  return config;
+}
+
+/** One resource, one tenant trusting the demo IdP, one client: enough to see a real exchange. */
+function demoConfig(demoIdp: DemoIdp): RegistryConfig {
+  return parseRegistryConfigText(
+    JSON.stringify({
+      resources: [{ id: 'http://localhost:3001/mcp', scopes: ['mcp:tools', 'mcp:resources'] }],
+      tenants: [{ id: 'demo', displayName: 'Demo organisation', issuers: [{ issuer: demoIdp.issuer }] }],
+      clients: [
+        {
+          clientId: DEMO_CLIENT_ID,
+          authMethod: 'client_secret_basic',
+          grantTypes: [JWT_BEARER_GRANT_TYPE],
+          tenants: ['demo'],
+        },
+      ],
+    }),
+    { allowHttpLoopback: true, source: 'demo configuration' },
+  );
+}
+
+/**
+ * The demo client's secret is generated once (its hash goes to the table) and kept in a 0600 file for `npm run
+ * demo`; later starts reuse it, since apply keeps an existing client's secret.
+ */
+function saveDemoCredentials(
+  dataDir: string,
+  issuer: string,
+  demoIdp: DemoIdp,
+  config: ServerConfig,
+  secrets: readonly { clientId: string; secret: string }[],
+): DemoCredentials | undefined {
+  const file = join(dataDir, DEMO_FILE);
+  const fresh = secrets.find((secret) => secret.clientId === DEMO_CLIENT_ID)?.secret;
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DemoCredentials) : undefined;
+  const clientSecret = fresh ?? previous?.clientSecret;
+  if (!clientSecret) return undefined;
+  const demo: DemoCredentials = {
+    issuer,
+    demoIdp: demoIdp.issuer,
+    clientId: DEMO_CLIENT_ID,
+    clientSecret,
+    resource: config.defaultResource ?? config.resources[0]!.id,
+  };
+  writeFileSync(file, `${JSON.stringify(demo, null, 2)}\n`, { mode: 0o600 });
+  return demo;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+interface Dynalite {
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+/** dynalite on loopback: in memory, or on LevelDB under the data folder so that registrations survive a restart. */
+async function startDynalite(path: string | undefined): Promise<Dynalite> {
+  const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await listen(server, 0, '127.0.0.1');
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

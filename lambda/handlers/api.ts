@@ -1,0 +1,94 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { ServerConfig } from '../core/config';
+import { ServerError } from '../core/errors';
+import { errorResponse, type HttpRequest, type HttpResponse } from '../core/http';
+import { jwksResponse, metadataResponse } from '../core/metadata';
+import type { Signer } from '../core/ports';
+import { createTokenEndpoint, type TokenEndpointDeps } from '../core/token-endpoint';
+import type { Logger } from './logger';
+import { decisionMetrics, type MetricsTarget } from './metrics';
+
+/** An API Gateway HTTP API (payload format 2.0) handler. */
+export type HttpApiHandler = (
+  event: APIGatewayProxyEventV2,
+  context?: Pick<Context, 'awsRequestId'>,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export function toHttpRequest(event: APIGatewayProxyEventV2): HttpRequest {
+  return {
+    method: event.requestContext.http.method,
+    headers: event.headers ?? {},
+    body: event.body,
+    isBase64Encoded: event.isBase64Encoded,
+  };
+}
+
+export function toResult(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
+  return { statusCode: response.status, headers: { ...response.headers }, body: response.body, isBase64Encoded: false };
+}
+
+function requestIds(event: APIGatewayProxyEventV2, context?: Pick<Context, 'awsRequestId'>) {
+  return { requestId: event.requestContext.requestId, lambdaRequestId: context?.awsRequestId };
+}
+
+/**
+ * Wiring is created once per execution environment, on first use, so that a configuration error is logged clearly and
+ * answered with an OAuth `server_error` rather than a bare API Gateway 500.
+ */
+export function once<T>(create: () => Promise<T> | T): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => {
+    value ??= Promise.resolve().then(create);
+    return value;
+  };
+}
+
+function failed(logger: Logger, error: unknown, ids: Record<string, unknown>) {
+  logger.error('handler failed', { ...ids, error: error instanceof Error ? error.message : String(error) });
+  return toResult(errorResponse(new ServerError()));
+}
+
+export function createMetadataHandler(config: () => Promise<ServerConfig>, logger: Logger): HttpApiHandler {
+  return async (event, context) => {
+    try {
+      return toResult(metadataResponse(await config()));
+    } catch (error) {
+      return failed(logger, error, requestIds(event, context));
+    }
+  };
+}
+
+export function createJwksHandler(
+  wiring: () => Promise<{ config: ServerConfig; signer: Signer }>,
+  logger: Logger,
+): HttpApiHandler {
+  return async (event, context) => {
+    try {
+      const { config, signer } = await wiring();
+      return toResult(await jwksResponse(config, signer));
+    } catch (error) {
+      return failed(logger, error, requestIds(event, context));
+    }
+  };
+}
+
+/** The token endpoint: one audit line per decision (with its metrics, when a target is given), then the response. */
+export function createTokenHandler(
+  wiring: () => Promise<TokenEndpointDeps>,
+  logger: Logger,
+  metrics?: MetricsTarget,
+): HttpApiHandler {
+  const endpoint = once(async () => createTokenEndpoint(await wiring()));
+  return async (event, context) => {
+    const ids = requestIds(event, context);
+    try {
+      const outcome = await (await endpoint())(toHttpRequest(event));
+      const level = outcome.audit.outcome === 'failed' ? 'error' : 'info';
+      const emf = metrics ? decisionMetrics(outcome.audit, metrics, Date.now()) : {};
+      logger[level]('token decision', { ...ids, ...outcome.audit, ...emf });
+      return toResult(outcome.response);
+    } catch (error) {
+      return failed(logger, error, ids);
+    }
+  };
+}

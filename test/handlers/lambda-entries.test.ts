@@ -1,0 +1,144 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { applyConfig, RegistryTable } from '../../lambda/adapters/dynamodb';
+import { parseRegistryConfig } from '../../lambda/config/schema';
+import { hashClientSecret } from '../../lambda/core/secrets';
+import type { HttpApiHandler } from '../../lambda/handlers/api';
+import { httpApiEvent } from '../support/api-gateway';
+import { LocalDynamo } from '../support/dynalite';
+import { HttpStub } from '../support/http-stub';
+import { KmsStandIn } from '../support/kms-transport';
+import { TestIdp } from '../support/test-idp';
+
+const ISSUER = 'https://auth.example.com';
+const RESOURCE = 'https://mcp.example.com/mcp';
+const SECRET = 'lambda-entry-test-secret-0123456789abcdef';
+const SERVER_CONFIG = JSON.stringify({ issuer: ISSUER, resources: [{ id: RESOURCE, scopes: ['read'] }] });
+
+/**
+ * The Lambda entry modules as Lambda loads them: configuration from the environment, AWS clients built by the module,
+ * DynamoDB (dynalite) and KMS (the stand-in) reached through AWS_ENDPOINT_URL_*, real API Gateway v2 events in.
+ */
+describe('Lambda entry modules', () => {
+  let dynamo: LocalDynamo;
+  let kms: KmsStandIn;
+  let kmsServer: { endpoint: string; close: () => Promise<void> };
+  let idpHost: HttpStub;
+  let tableName: string;
+  let lines: string[];
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    dynamo = await LocalDynamo.start();
+    tableName = await dynamo.createTable();
+    kms = new KmsStandIn();
+    kms.addKey('signing-key');
+    kmsServer = await kms.listen();
+    idpHost = await HttpStub.start();
+  });
+  afterAll(async () => {
+    await Promise.all([dynamo.stop(), kmsServer.close(), idpHost.close()]);
+  });
+  beforeEach(() => {
+    lines = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    Object.assign(process.env, {
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_KMS: kmsServer.endpoint,
+      AUTH_SERVER_CONFIG: SERVER_CONFIG,
+      SIGNING_KEY_ID: 'signing-key',
+      TABLE_NAME: tableName,
+      METRICS_NAMESPACE: 'IdJagAuthorizationServer',
+      METRICS_SERVER_NAME: 'test-server',
+    });
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    process.env = { ...saved };
+  });
+
+  /** Loads an entry module afresh, as a new execution environment would. */
+  const load = (name: 'metadata' | 'jwks' | 'token'): HttpApiHandler => {
+    let handler: HttpApiHandler | undefined;
+    jest.isolateModules(() => {
+      handler = require(`../../lambda/handlers/${name}`).handler;
+    });
+    return handler!;
+  };
+  const json = (result: APIGatewayProxyStructuredResultV2) => JSON.parse(String(result.body));
+
+  it('metadata: answers from AUTH_SERVER_CONFIG', async () => {
+    const result = await load('metadata')(
+      httpApiEvent({ method: 'GET', path: '/.well-known/oauth-authorization-server' }),
+    );
+    expect(result.statusCode).toBe(200);
+    expect(json(result)).toMatchObject({ issuer: ISSUER, token_endpoint: `${ISSUER}/token` });
+  });
+
+  it('metadata: a missing variable gives an OAuth server_error and a log line naming it', async () => {
+    delete process.env.AUTH_SERVER_CONFIG;
+    const result = await load('metadata')(
+      httpApiEvent({ method: 'GET', path: '/.well-known/oauth-authorization-server' }),
+    );
+    expect(result.statusCode).toBe(500);
+    expect(json(result)).toMatchObject({ error: 'server_error' });
+    expect(lines.join('')).toContain('AUTH_SERVER_CONFIG is not set');
+  });
+
+  it('jwks: publishes the KMS key through the SDK over HTTP', async () => {
+    const result = await load('jwks')(httpApiEvent({ method: 'GET', path: '/jwks.json' }));
+    expect(result.statusCode).toBe(200);
+    expect(json(result).keys).toEqual([expect.objectContaining({ kty: 'EC', alg: 'ES256', use: 'sig' })]);
+  });
+
+  it('token: refuses to fetch keys of an http issuer, even one registered, and logs the decision with metrics', async () => {
+    const issuer = `${idpHost.origin}/idp`;
+    const idp = await TestIdp.create({ issuer, audience: ISSUER, clientId: 'claude' });
+    idpHost.json('/idp/keys', idp.jwks);
+    const table = new RegistryTable({ client: dynamo.client(), tableName });
+    const registry = parseRegistryConfig(
+      {
+        tenants: [{ id: 'acme', issuers: [{ issuer, jwksUri: `${idpHost.origin}/idp/keys` }] }],
+        clients: [{ clientId: 'claude', authMethod: 'client_secret_basic', secretHash: hashClientSecret(SECRET) }],
+      },
+      { allowHttpLoopback: true },
+    );
+    expect((await applyConfig(table, registry)).error).toBeUndefined();
+
+    const body = new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion: await idp.mint(),
+    });
+    const event = httpApiEvent({
+      method: 'POST',
+      path: '/token',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`claude:${SECRET}`).toString('base64')}`,
+      },
+      body: Buffer.from(body.toString()).toString('base64'),
+      isBase64Encoded: true,
+    });
+    const result = await load('token')(event);
+    expect(result.statusCode).toBe(400);
+    expect(json(result)).toMatchObject({ error: 'invalid_grant' });
+    expect(idpHost.count('/idp/keys')).toBe(0);
+
+    const decision = JSON.parse(lines.find((line) => line.includes('token decision'))!);
+    expect(decision).toMatchObject({
+      outcome: 'rejected',
+      reason: expect.stringContaining('refusing to fetch'),
+      tenant: 'acme',
+      requestId: event.requestContext.requestId,
+      Server: 'test-server',
+      Error: 'invalid_grant',
+      TokenRejections: 1,
+      _aws: { CloudWatchMetrics: [expect.objectContaining({ Namespace: 'IdJagAuthorizationServer' })] },
+    });
+  });
+});
