@@ -1,0 +1,526 @@
+import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { TABLE_KEYS } from '../lambda/adapters/dynamodb/table';
+import { ConfigError, endpointsOf, resolveServerConfig } from '../lambda/core/config';
+import { type HandlerName, handlerAssetPath } from './assets';
+
+/** A protected resource (an MCP server) that this authorization server issues access tokens for. */
+export interface ProtectedResource {
+  /** The resource identifier (RFC 8707), compared exactly: for example `https://mcp.example.com/mcp`. */
+  readonly id: string;
+  /** The scopes the resource understands. */
+  readonly scopes: string[];
+  /**
+   * Scopes granted when neither the token request nor the identity assertion names any.
+   * @default - all of `scopes`
+   */
+  readonly defaultScopes?: string[];
+}
+
+/** The JWS algorithm of the access tokens; it must fit the signing key's spec. */
+export enum TokenSigningAlgorithm {
+  /** ECDSA P-256 with SHA-256: for an `ECC_NIST_P256` key. */
+  ES256 = 'ES256',
+  /** RSASSA-PKCS1-v1_5 with SHA-256: for an `RSA_2048`, `RSA_3072` or `RSA_4096` key. */
+  RS256 = 'RS256',
+  /** RSASSA-PSS with SHA-256: for an `RSA_2048`, `RSA_3072` or `RSA_4096` key. */
+  PS256 = 'PS256',
+}
+
+export interface IdJagAuthorizationServerProps {
+  /** The MCP servers tokens are issued for. */
+  readonly resources: ProtectedResource[];
+  /**
+   * The resource a token is bound to when neither the request nor the assertion names one.
+   * @default - the only resource when there is exactly one, else none (requests must name their resource)
+   */
+  readonly defaultResource?: string;
+  /**
+   * A custom domain for the issuer (`https://<domainName>`), so that the issuer URL outlives the API. When set, the
+   * execute-api endpoint is disabled: the issuer must be the only URL the server answers on.
+   * @default - the issuer is the API's execute-api URL
+   */
+  readonly domainName?: string;
+  /**
+   * The certificate for `domainName` (a regional ACM certificate in the stack's Region).
+   * @default - required when `domainName` is set
+   */
+  readonly certificate?: acm.ICertificate;
+  /**
+   * The table for tenants, trusted issuers, clients and used assertion ids. An existing table must have the key schema
+   * in docs/dynamodb.md.
+   * @default - a new on-demand table with point-in-time recovery, deletion protection and TTL
+   */
+  readonly table?: dynamodb.ITable;
+  /**
+   * The KMS key that signs access tokens (asymmetric, `SIGN_VERIFY`). For an existing key, its key policy must let
+   * this account's IAM policies grant `kms:Sign` and `kms:GetPublicKey`.
+   * @default - a new `ECC_NIST_P256` key whose key policy lets only the token function sign
+   */
+  readonly signingKey?: kms.IKey;
+  /**
+   * The JWS algorithm of the access tokens.
+   * @default TokenSigningAlgorithm.ES256
+   */
+  readonly signingAlgorithm?: TokenSigningAlgorithm;
+  /**
+   * Keys that signed tokens before `signingKey` became active, published in the JWKS until those tokens expire.
+   * @default - none
+   */
+  readonly previousSigningKeys?: kms.IKey[];
+  /**
+   * Keys published in the JWKS before they become active, so that resource servers know them in advance.
+   * @default - none
+   */
+  readonly nextSigningKeys?: kms.IKey[];
+  /**
+   * Lifetime of the access tokens (at most 24 hours).
+   * @default Duration.hours(1)
+   */
+  readonly accessTokenLifetime?: Duration;
+  /**
+   * Clock skew tolerated on assertion times (at most 5 minutes).
+   * @default Duration.seconds(60)
+   */
+  readonly clockSkew?: Duration;
+  /**
+   * How long the token function caches tenants, trusted issuers and clients: a disabled or removed registration
+   * stops working within this time.
+   * @default Duration.seconds(30)
+   */
+  readonly registryCacheTtl?: Duration;
+  /**
+   * Steady-state request rate limit of the API's stage, in requests per second.
+   * @default 100
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Burst limit of the API's stage, in requests.
+   * @default 200
+   */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * Retention of the functions' and the API's logs.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the table, the signing key and the log groups when they leave the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Rejected token requests per 5 minutes that raise the token errors alarm.
+   * @default 100
+   */
+  readonly tokenErrorAlarmThreshold?: number;
+}
+
+/** CloudWatch namespace of the metrics the token function writes (embedded metric format). */
+export const METRICS_NAMESPACE = 'IdJagAuthorizationServer';
+
+/**
+ * An OAuth 2.0 authorization server for Enterprise-Managed Authorization of MCP servers: it exchanges identity
+ * assertions signed by a tenant's trusted IdP (ID-JAG, RFC 7523 jwt-bearer) for access tokens signed by AWS KMS.
+ *
+ * It creates an HTTP API with the RFC 8414 metadata, the JWKS and the token endpoint, three Lambda functions from
+ * prebuilt bundles, a DynamoDB table, a KMS signing key, log groups and alarms.
+ */
+export class IdJagAuthorizationServer extends Construct {
+  /** The issuer identifier: the URL clients and IdPs must use, and the `iss` of every access token. */
+  readonly issuer: string;
+  /** The URL of the RFC 8414 metadata document. */
+  readonly metadataUrl: string;
+  readonly api: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
+  readonly table: dynamodb.ITable;
+  readonly signingKey: kms.IKey;
+  readonly metadataFunction: lambda.Function;
+  readonly jwksFunction: lambda.Function;
+  readonly tokenFunction: lambda.Function;
+  /** The custom domain, when `domainName` is set: point a DNS alias at its regional domain name. */
+  readonly domainName?: apigwv2.DomainName;
+  /** Alarms created by default; add actions to them (for example an SNS topic). */
+  readonly alarms: cloudwatch.Alarm[] = [];
+  /** The value of the `Server` dimension of this server's metrics. */
+  readonly metricsServerName: string;
+
+  constructor(scope: Construct, id: string, props: IdJagAuthorizationServerProps) {
+    super(scope, id);
+    validateProps(props);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    this.metricsServerName = Names.uniqueResourceName(this, { maxLength: 64 });
+
+    this.table = props.table ?? this.createTable(removalPolicy);
+    const ownKey = props.signingKey === undefined;
+    this.signingKey = props.signingKey ?? this.createSigningKey(removalPolicy);
+
+    if (props.domainName) {
+      this.domainName = new apigwv2.DomainName(this, 'DomainName', {
+        domainName: props.domainName,
+        certificate: props.certificate!,
+      });
+    }
+    this.api = new apigwv2.HttpApi(this, 'Api', {
+      description: 'OAuth authorization server for ID-JAG (RFC 7523 jwt-bearer) token exchange',
+      createDefaultStage: false,
+      disableExecuteApiEndpoint: props.domainName !== undefined,
+    });
+    const accessLogs = this.logGroup('AccessLogs', retention, removalPolicy);
+    this.stage = new apigwv2.HttpStage(this, 'Stage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttlingRateLimit ?? 100, burstLimit: props.throttlingBurstLimit ?? 200 },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: ACCESS_LOG_FORMAT,
+      },
+      ...(this.domainName ? { domainMapping: { domainName: this.domainName } } : {}),
+    });
+
+    this.issuer = props.domainName ? `https://${props.domainName}` : this.api.apiEndpoint;
+    this.metadataUrl = `${this.issuer}/.well-known/oauth-authorization-server`;
+    const serverConfig = Stack.of(this).toJsonString({
+      issuer: this.issuer,
+      resources: props.resources,
+      defaultResource: props.defaultResource,
+      accessTokenTtlSeconds: (props.accessTokenLifetime ?? Duration.hours(1)).toSeconds(),
+      clockSkewSeconds: (props.clockSkew ?? Duration.seconds(60)).toSeconds(),
+    });
+    const signing = {
+      SIGNING_KEY_ID: this.signingKey.keyArn,
+      PREVIOUS_SIGNING_KEY_IDS: (props.previousSigningKeys ?? []).map((key) => key.keyArn).join(','),
+      NEXT_SIGNING_KEY_IDS: (props.nextSigningKeys ?? []).map((key) => key.keyArn).join(','),
+      SIGNING_ALGORITHM: props.signingAlgorithm ?? TokenSigningAlgorithm.ES256,
+    };
+
+    this.metadataFunction = this.handlerFunction('Metadata', 'metadata', retention, removalPolicy, {
+      AUTH_SERVER_CONFIG: serverConfig,
+    });
+    this.jwksFunction = this.handlerFunction('Jwks', 'jwks', retention, removalPolicy, {
+      AUTH_SERVER_CONFIG: serverConfig,
+      ...signing,
+    });
+    this.tokenFunction = this.handlerFunction('Token', 'token', retention, removalPolicy, {
+      AUTH_SERVER_CONFIG: serverConfig,
+      ...signing,
+      TABLE_NAME: this.table.tableName,
+      REGISTRY_CACHE_SECONDS: String((props.registryCacheTtl ?? Duration.seconds(30)).toSeconds()),
+      METRICS_NAMESPACE,
+      METRICS_SERVER_NAME: this.metricsServerName,
+    });
+
+    this.grantTokenFunction(ownKey);
+    const published = [this.signingKey, ...(props.previousSigningKeys ?? []), ...(props.nextSigningKeys ?? [])];
+    for (const key of published) key.grant(this.jwksFunction, 'kms:GetPublicKey');
+
+    this.addRoutes();
+    this.createAlarms(props.tokenErrorAlarmThreshold ?? 100);
+  }
+
+  /** Lets a principal manage tenants, trusted issuers and clients (what the admin CLI needs). */
+  grantAdmin(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grant(
+      grantee,
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:DescribeTable',
+    );
+  }
+
+  /** Access tokens issued. */
+  metricTokensIssued(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('TokensIssued', props);
+  }
+
+  /** Token requests refused with a 4xx OAuth error, optionally only those with one error code. */
+  metricTokenRejections(errorCode?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('TokenRejections', props, errorCode);
+  }
+
+  /** Token requests that failed with a 5xx (`server_error`, `temporarily_unavailable`). */
+  metricTokenFailures(errorCode?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('TokenFailures', props, errorCode);
+  }
+
+  /** All token requests that did not get a token. */
+  metricTokenErrors(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: 'FILL(rejections, 0) + FILL(failures, 0)',
+      usingMetrics: { rejections: this.metricTokenRejections(), failures: this.metricTokenFailures() },
+      label: 'Token errors',
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
+  private metric(name: string, props?: cloudwatch.MetricOptions, errorCode?: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: name,
+      dimensionsMap: { Server: this.metricsServerName, ...(errorCode ? { Error: errorCode } : {}) },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
+  private createTable(removalPolicy: RemovalPolicy): dynamodb.Table {
+    const table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy,
+    });
+    table.addGlobalSecondaryIndex({
+      indexName: TABLE_KEYS.indexName,
+      partitionKey: { name: TABLE_KEYS.indexPartitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.indexSortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+    return table;
+  }
+
+  /**
+   * The key policy lets the account administer the key and read its public key, but not sign: only the token
+   * function's role is named for `kms:Sign` (added in grantTokenFunction), so no other principal can mint tokens.
+   */
+  private createSigningKey(removalPolicy: RemovalPolicy): kms.Key {
+    const policy = new iam.PolicyDocument({
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'AccountAdministersTheKeyButCannotSign',
+          principals: [new iam.AccountRootPrincipal()],
+          actions: KEY_ADMIN_ACTIONS,
+          resources: ['*'],
+        }),
+      ],
+    });
+    return new kms.Key(this, 'SigningKey', {
+      description: 'Signs the access tokens of an ID-JAG authorization server',
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      alias: `alias/id-jag/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`,
+      policy,
+      removalPolicy,
+    });
+  }
+
+  private grantTokenFunction(ownKey: boolean): void {
+    const role = this.tokenFunction.role!;
+    // The table itself only: the token path never reads the index (Table.grant would add index/*).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem'],
+        resources: [this.table.tableArn],
+      }),
+    );
+    this.signingKey.grant(role, 'kms:Sign', 'kms:GetPublicKey');
+    if (ownKey) {
+      this.signingKey.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'OnlyTheTokenFunctionSigns',
+          principals: [role],
+          actions: ['kms:Sign'],
+          resources: ['*'],
+        }),
+      );
+    }
+  }
+
+  private logGroup(id: string, retention: logs.RetentionDays, removalPolicy: RemovalPolicy): logs.LogGroup {
+    return new logs.LogGroup(this, id, { retention, removalPolicy });
+  }
+
+  /**
+   * A function from its prebuilt bundle, with its own log group and a role that may write only there (no managed
+   * policy: AWSLambdaBasicExecutionRole would allow any log group).
+   */
+  private handlerFunction(
+    id: string,
+    name: HandlerName,
+    retention: logs.RetentionDays,
+    removalPolicy: RemovalPolicy,
+    environment: Record<string, string>,
+  ): lambda.Function {
+    const logGroup = this.logGroup(`${id}Logs`, retention, removalPolicy);
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `ID-JAG authorization server: ${name} function`,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    return new lambda.Function(this, `${id}Function`, {
+      description: `ID-JAG authorization server: ${name}`,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(handlerAssetPath(name)),
+      memorySize: name === 'token' ? 1024 : 256,
+      timeout: Duration.seconds(name === 'token' ? 10 : 5),
+      environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+    });
+  }
+
+  /** The issuer is always a bare origin here, so the routes are the issuer-without-path ones. */
+  private addRoutes(): void {
+    const { routes } = endpointsOf('https://issuer.invalid');
+    const metadata = new HttpLambdaIntegration('MetadataIntegration', this.metadataFunction);
+    const added = [
+      ...routes.metadata.flatMap((path) =>
+        this.api.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration: metadata }),
+      ),
+      ...this.api.addRoutes({
+        path: routes.jwks,
+        methods: [apigwv2.HttpMethod.GET],
+        integration: new HttpLambdaIntegration('JwksIntegration', this.jwksFunction),
+      }),
+      // ANY, so that the endpoint itself answers a wrong method with an OAuth error and 405.
+      ...this.api.addRoutes({
+        path: routes.token,
+        methods: [apigwv2.HttpMethod.ANY],
+        integration: new HttpLambdaIntegration('TokenIntegration', this.tokenFunction),
+      }),
+    ];
+    for (const route of added) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-APIG4',
+        reason:
+          'Public by design: metadata and JWKS are public documents (RFC 8414, RFC 7517), and the token endpoint ' +
+          'authenticates each client itself (RFC 6749 §2.3: client_secret_basic/post, private_key_jwt).',
+      });
+    }
+  }
+
+  private createAlarms(tokenErrorThreshold: number): void {
+    const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold: number) => {
+      const created = new cloudwatch.Alarm(this, id, {
+        metric,
+        alarmDescription: description,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      this.alarms.push(created);
+    };
+    alarm(
+      'TokenFailuresAlarm',
+      'The token endpoint answered server_error or temporarily_unavailable (DynamoDB, KMS, an IdP key set, or a bug).',
+      this.metricTokenFailures(),
+      5,
+    );
+    alarm(
+      'DependencyThrottlingAlarm',
+      'Token requests were refused with temporarily_unavailable: KMS or DynamoDB throttling, or an IdP key set outage.',
+      this.metricTokenFailures('temporarily_unavailable'),
+      1,
+    );
+    alarm('TokenErrorsAlarm', 'Many token requests were rejected.', this.metricTokenErrors(), tokenErrorThreshold);
+    alarm(
+      'Api5xxAlarm',
+      'The API answered with 5xx (including Lambda errors and timeouts).',
+      this.api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+      5,
+    );
+    alarm(
+      'TokenFunctionThrottlesAlarm',
+      'The token function was throttled by Lambda concurrency limits.',
+      this.tokenFunction.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+      1,
+    );
+  }
+}
+
+/** Administration without cryptographic use: everything but Sign, Verify and the data-key operations. */
+const KEY_ADMIN_ACTIONS = [
+  'kms:Create*',
+  'kms:Describe*',
+  'kms:Enable*',
+  'kms:List*',
+  'kms:Put*',
+  'kms:Update*',
+  'kms:Revoke*',
+  'kms:Disable*',
+  'kms:Get*',
+  'kms:Delete*',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+];
+
+/** Access log fields: who called what and how it ended; no headers, so never a credential. */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    ip: '$context.identity.sourceIp',
+    requestTime: '$context.requestTime',
+    method: '$context.httpMethod',
+    path: '$context.path',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    protocol: '$context.protocol',
+    responseLength: '$context.responseLength',
+    responseLatency: '$context.responseLatency',
+    integrationLatency: '$context.integrationLatency',
+    integrationError: '$context.integrationErrorMessage',
+    userAgent: '$context.identity.userAgent',
+  }),
+);
+
+function validateProps(props: IdJagAuthorizationServerProps): void {
+  if ((props.domainName === undefined) !== (props.certificate === undefined)) {
+    throw new Error('domainName and certificate go together: set both or neither');
+  }
+  if (
+    props.domainName !== undefined &&
+    !Token.isUnresolved(props.domainName) &&
+    !/^[a-z0-9.-]+$/i.test(props.domainName)
+  ) {
+    throw new Error(`domainName must be a host name such as auth.example.com, got '${props.domainName}'`);
+  }
+  try {
+    // The issuer is a deploy-time value; a placeholder lets the core validate everything else now, at synth.
+    resolveServerConfig(
+      {
+        issuer: 'https://issuer.invalid',
+        resources: props.resources,
+        defaultResource: props.defaultResource,
+        accessTokenTtlSeconds: props.accessTokenLifetime?.toSeconds(),
+        clockSkewSeconds: props.clockSkew?.toSeconds(),
+      },
+      { source: 'IdJagAuthorizationServer props' },
+    );
+  } catch (error) {
+    if (error instanceof ConfigError) throw new Error(error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,332 @@
+import { App, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { IdJagAuthorizationServer, type IdJagAuthorizationServerProps, TokenSigningAlgorithm } from '../../lib';
+
+const RESOURCES = [{ id: 'https://mcp.example.com/mcp', scopes: ['files:read', 'files:write'] }];
+
+/** A stack with the construct; CloudFormation validation stays off here (one test below turns it on). */
+function stackWith(props: Partial<IdJagAuthorizationServerProps> = {}, validate = false) {
+  const app = new App({ builtinCloudFormationValidation: validate });
+  const stack = new Stack(app, 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const server = new IdJagAuthorizationServer(stack, 'Auth', { resources: RESOURCES, ...props });
+  return { app, stack, server };
+}
+
+function synth(props: Partial<IdJagAuthorizationServerProps> = {}, validate = false) {
+  const built = stackWith(props, validate);
+  return { ...built, template: Template.fromStack(built.stack) };
+}
+
+function environmentOf(template: Template, description: string): Record<string, unknown> {
+  const functions = template.findResources('AWS::Lambda::Function', {
+    Properties: { Description: `ID-JAG authorization server: ${description}` },
+  });
+  return Object.values(functions)[0]!.Properties.Environment.Variables;
+}
+
+describe('IdJagAuthorizationServer', () => {
+  const { server, template } = synth();
+
+  describe('API', () => {
+    it('is an HTTP API with the metadata, JWKS and token routes', () => {
+      template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+      template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+      const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+        (route) => route.Properties.RouteKey,
+      );
+      expect(routes.sort()).toEqual([
+        'ANY /token',
+        'GET /.well-known/oauth-authorization-server',
+        'GET /.well-known/openid-configuration',
+        'GET /jwks.json',
+      ]);
+    });
+
+    it('throttles the stage and writes access logs without headers', () => {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        StageName: '$default',
+        AutoDeploy: true,
+        DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+        AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+      });
+      const format = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!.Properties.AccessLogSettings
+        .Format as string;
+      expect(format).not.toMatch(/authorization|header/i);
+    });
+
+    it('honours throttling props', () => {
+      const { template: custom } = synth({ throttlingRateLimit: 20, throttlingBurstLimit: 40 });
+      custom.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      });
+    });
+  });
+
+  describe('functions', () => {
+    it('runs three functions from the prebuilt bundles on arm64 and a current Node.js runtime', () => {
+      template.resourceCountIs('AWS::Lambda::Function', 3);
+      for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+        expect(fn.Properties).toMatchObject({
+          Architectures: ['arm64'],
+          Runtime: 'nodejs24.x',
+          Handler: 'index.handler',
+          LoggingConfig: { LogGroup: { Ref: expect.stringMatching(/Logs/) } },
+        });
+        expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      }
+    });
+
+    it('gives each function its own log group with a retention', () => {
+      template.resourceCountIs('AWS::Logs::LogGroup', 4);
+      template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+    });
+
+    it('configures the token function with the issuer, resources, table, keys and metrics', () => {
+      const env = environmentOf(template, 'token');
+      expect(env).toMatchObject({
+        TABLE_NAME: { Ref: expect.stringMatching(/^AuthTable/) },
+        SIGNING_KEY_ID: { 'Fn::GetAtt': [expect.stringMatching(/^AuthSigningKey/), 'Arn'] },
+        SIGNING_ALGORITHM: 'ES256',
+        PREVIOUS_SIGNING_KEY_IDS: '',
+        NEXT_SIGNING_KEY_IDS: '',
+        REGISTRY_CACHE_SECONDS: '30',
+        METRICS_NAMESPACE: 'IdJagAuthorizationServer',
+        METRICS_SERVER_NAME: server.metricsServerName,
+      });
+      const config = JSON.stringify(env.AUTH_SERVER_CONFIG);
+      expect(config).toContain('ApiEndpoint');
+      expect(config).toContain('https://mcp.example.com/mcp');
+      expect(config).toContain('\\"accessTokenTtlSeconds\\":3600');
+    });
+
+    it('keeps the metadata function free of table and key configuration', () => {
+      expect(Object.keys(environmentOf(template, 'metadata')).sort()).toEqual(['AUTH_SERVER_CONFIG', 'NODE_OPTIONS']);
+    });
+  });
+
+  describe('table', () => {
+    it('is on demand with point-in-time recovery, TTL, deletion protection and retention', () => {
+      template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        Properties: {
+          BillingMode: 'PAY_PER_REQUEST',
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          DeletionProtectionEnabled: true,
+          GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'gsi1' })],
+        },
+      });
+    });
+
+    it('uses an existing table instead of creating one', () => {
+      const stack = new Stack();
+      const table = dynamodb.Table.fromTableName(stack, 'Existing', 'registry');
+      new IdJagAuthorizationServer(stack, 'Auth', { resources: RESOURCES, table });
+      const existing = Template.fromStack(stack);
+      existing.resourceCountIs('AWS::DynamoDB::Table', 0);
+      expect(JSON.stringify(existing.toJSON())).toContain('"TABLE_NAME":"registry"');
+    });
+  });
+
+  describe('signing key', () => {
+    it('is an asymmetric P-256 signing key, retained, with an alias', () => {
+      template.hasResource('AWS::KMS::Key', {
+        DeletionPolicy: 'Retain',
+        Properties: { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' },
+      });
+      template.hasResourceProperties('AWS::KMS::Alias', { AliasName: Match.stringLikeRegexp('^alias/id-jag/') });
+    });
+
+    it('has a key policy where only the token function may sign and the account may not', () => {
+      const key = Object.values(template.findResources('AWS::KMS::Key'))[0]!;
+      const statements = key.Properties.KeyPolicy.Statement as { Action: string | string[]; Principal: unknown }[];
+      const signers = statements.filter((s) => [s.Action].flat().some((a) => a === 'kms:Sign' || a === 'kms:*'));
+      expect(signers).toHaveLength(1);
+      expect(JSON.stringify(signers[0]!.Principal)).toContain('TokenRole');
+      for (const statement of statements) expect([statement.Action].flat()).not.toContain('kms:*');
+    });
+  });
+
+  describe('least privilege', () => {
+    const policies = () =>
+      Object.entries(template.findResources('AWS::IAM::Policy')).map(([, policy]) => ({
+        roles: JSON.stringify(policy.Properties.Roles),
+        statements: policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+      }));
+    const actionsOf = (roleName: string) =>
+      policies()
+        .filter((policy) => policy.roles.includes(roleName))
+        .flatMap((policy) => policy.statements.flatMap((statement) => [statement.Action].flat()))
+        .sort();
+
+    it('lets only the token function sign, and nothing use kms:*', () => {
+      for (const { roles, statements } of policies()) {
+        for (const action of statements.flatMap((statement) => [statement.Action].flat())) {
+          expect(action).not.toBe('kms:*');
+          if (action === 'kms:Sign') expect(roles).toContain('TokenRole');
+        }
+      }
+    });
+
+    it('grants the token function exactly its table, key and log actions', () => {
+      expect(actionsOf('TokenRole')).toEqual([
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'kms:GetPublicKey',
+        'kms:Sign',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+      ]);
+    });
+
+    it('grants the JWKS function only kms:GetPublicKey and its logs', () => {
+      expect(actionsOf('JwksRole')).toEqual(['kms:GetPublicKey', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    });
+
+    it('grants the metadata function only its logs, and attaches no managed policy anywhere', () => {
+      expect(actionsOf('MetadataRole')).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      }
+    });
+
+    it('grantAdmin gives the registry actions the admin CLI needs, on the table and its index', () => {
+      const { stack, server: admin } = stackWith();
+      const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+      admin.grantAdmin(operator);
+      const policy = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).find((p) =>
+        JSON.stringify(p.Properties.Roles).includes('Operator'),
+      )!;
+      const statement = policy.Properties.PolicyDocument.Statement[0];
+      expect(statement.Action).toEqual(
+        expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query']),
+      );
+      expect(JSON.stringify(statement.Resource)).toContain('/index/*');
+    });
+  });
+
+  describe('rotation and custom keys', () => {
+    it('publishes previous and next keys and lets the JWKS function read them', () => {
+      const stack = new Stack();
+      const active = new kms.Key(stack, 'Active', {
+        keySpec: kms.KeySpec.ECC_NIST_P256,
+        keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      });
+      const previous = kms.Key.fromKeyArn(stack, 'Old', 'arn:aws:kms:eu-west-1:123456789012:key/old');
+      const next = kms.Key.fromKeyArn(stack, 'Next', 'arn:aws:kms:eu-west-1:123456789012:key/next');
+      new IdJagAuthorizationServer(stack, 'Auth', {
+        resources: RESOURCES,
+        signingKey: active,
+        previousSigningKeys: [previous],
+        nextSigningKeys: [next],
+      });
+      const rotated = Template.fromStack(stack);
+      rotated.resourceCountIs('AWS::KMS::Key', 1);
+      const env = environmentOf(rotated, 'jwks');
+      expect(env.PREVIOUS_SIGNING_KEY_IDS).toBe('arn:aws:kms:eu-west-1:123456789012:key/old');
+      expect(env.NEXT_SIGNING_KEY_IDS).toBe('arn:aws:kms:eu-west-1:123456789012:key/next');
+      expect(JSON.stringify(rotated.toJSON())).toContain(
+        '"kms:GetPublicKey","Effect":"Allow","Resource":"arn:aws:kms:eu-west-1:123456789012:key/old"',
+      );
+    });
+
+    it('passes the signing algorithm to the functions', () => {
+      const { template: rsa } = synth({ signingAlgorithm: TokenSigningAlgorithm.PS256 });
+      expect(environmentOf(rsa, 'token').SIGNING_ALGORITHM).toBe('PS256');
+    });
+  });
+
+  describe('custom domain', () => {
+    it('maps the domain, makes it the issuer and disables the execute-api endpoint', () => {
+      const stack = new Stack(undefined, 'Domain', { env: { region: 'eu-west-1' } });
+      const certificate = acm.Certificate.fromCertificateArn(
+        stack,
+        'Cert',
+        'arn:aws:acm:eu-west-1:123456789012:certificate/x',
+      );
+      const domain = new IdJagAuthorizationServer(stack, 'Auth', {
+        resources: RESOURCES,
+        domainName: 'auth.example.com',
+        certificate,
+      });
+      const withDomain = Template.fromStack(stack);
+      expect(domain.issuer).toBe('https://auth.example.com');
+      withDomain.hasResourceProperties('AWS::ApiGatewayV2::DomainName', { DomainName: 'auth.example.com' });
+      withDomain.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+      withDomain.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
+      expect(JSON.stringify(environmentOf(withDomain, 'token').AUTH_SERVER_CONFIG)).toContain(
+        'https://auth.example.com',
+      );
+    });
+  });
+
+  describe('alarms and metrics', () => {
+    it('creates alarms for token failures, dependency throttling, token errors, API 5xx and function throttles', () => {
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+      expect(server.alarms).toHaveLength(5);
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'TokenFailures',
+        Namespace: 'IdJagAuthorizationServer',
+        Dimensions: [
+          { Name: 'Error', Value: 'temporarily_unavailable' },
+          { Name: 'Server', Value: server.metricsServerName },
+        ],
+      });
+    });
+
+    it('offers metrics for issued tokens, rejections by error code and failures', () => {
+      expect(server.metricTokensIssued().metricName).toBe('TokensIssued');
+      expect(server.metricTokenRejections('invalid_grant').dimensions).toEqual({
+        Server: server.metricsServerName,
+        Error: 'invalid_grant',
+      });
+      expect(server.metricTokenFailures().metricName).toBe('TokenFailures');
+    });
+  });
+
+  describe('validation', () => {
+    it.each<[string, Partial<IdJagAuthorizationServerProps>, RegExp]>([
+      ['a domain without certificate', { domainName: 'auth.example.com' }, /domainName and certificate go together/],
+      ['a relative resource id', { resources: [{ id: '/mcp', scopes: [] }] }, /resources\.0\.id/],
+      ['an unknown default resource', { defaultResource: 'https://other.example' }, /defaultResource/],
+      ['a token lifetime above a day', { accessTokenLifetime: Duration.hours(25) }, /accessTokenTtlSeconds/],
+      ['a malformed scope', { resources: [{ id: 'https://m.example', scopes: ['a b'] }] }, /scopes/],
+    ])('rejects %s with a clear message', (_, props, message) => {
+      expect(() => synth(props)).toThrow(message);
+    });
+
+    it('can destroy its resources when asked', () => {
+      const { template: disposable } = synth({ removalPolicy: RemovalPolicy.DESTROY });
+      disposable.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Delete',
+        Properties: { DeletionProtectionEnabled: false },
+      });
+      disposable.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete' });
+    });
+  });
+
+  it('synthesizes a template that passes the built-in CloudFormation validation', () => {
+    const { app } = stackWith({}, true);
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('passes cdk-nag AwsSolutionsChecks with only reasoned acknowledgements', () => {
+    const app = new App({ builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'Nag', { env: { account: '123456789012', region: 'eu-west-1' } });
+    new IdJagAuthorizationServer(stack, 'Auth', { resources: RESOURCES });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+  });
+});

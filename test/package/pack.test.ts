@@ -1,0 +1,97 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..', '..');
+
+/**
+ * The npm package as a consumer gets it: `npm pack`, then the tarball unpacked into a fresh CDK app's node_modules
+ * (its peer and runtime dependencies linked from ours, since tests never touch the registry), then a synth there.
+ * The app has neither esbuild nor Docker: the handlers must come prebuilt in the package.
+ */
+describe('the packed npm package', () => {
+  let work: string;
+  let files: string[];
+
+  beforeAll(() => {
+    if (!existsSync(join(root, 'dist', 'lib', 'index.js')) || !existsSync(join(root, 'assets', 'token', 'index.mjs'))) {
+      throw new Error('run `npm run build` first (npm test does)');
+    }
+    work = mkdtempSync(join(tmpdir(), 'id-jag-pack-'));
+    const output = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const [packed] = JSON.parse(output) as [{ filename: string; files: { path: string }[] }];
+    files = packed.files.map((file) => file.path);
+
+    const app = join(work, 'app');
+    const installed = join(app, 'node_modules', 'cdk-id-jag-authorization-server');
+    mkdirSync(installed, { recursive: true });
+    execFileSync('tar', ['-xzf', join(work, packed.filename), '-C', installed, '--strip-components=1']);
+    for (const dependency of ['aws-cdk-lib', 'constructs', 'valibot']) {
+      symlinkSync(join(root, 'node_modules', dependency), join(app, 'node_modules', dependency), 'dir');
+    }
+    writeFileSync(
+      join(app, 'app.js'),
+      [
+        "const { App, Stack } = require('aws-cdk-lib');",
+        "const { IdJagAuthorizationServer } = require('cdk-id-jag-authorization-server');",
+        'const app = new App({ builtinCloudFormationValidation: false });',
+        "const stack = new Stack(app, 'Consumer');",
+        "new IdJagAuthorizationServer(stack, 'Auth', { resources: [{ id: 'https://mcp.example.com/mcp', scopes: ['read'] }] });",
+        'app.synth();',
+      ].join('\n'),
+    );
+  }, 60_000);
+
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('contains the compiled construct, its types, the handler bundles and the admin CLI', () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'dist/lib/index.js',
+        'dist/lib/index.d.ts',
+        'dist/lib/authorization-server.d.ts',
+        'assets/metadata/index.mjs',
+        'assets/jwks/index.mjs',
+        'assets/token/index.mjs',
+        'dist/bin/admin.mjs',
+        'README.md',
+        'LICENSE',
+      ]),
+    );
+  });
+
+  it('ships no tests, no TypeScript sources of the handlers and no local-only code', () => {
+    expect(files.filter((file) => /^(test|bin|lambda)\//.test(file) || file.includes('local-server'))).toEqual([]);
+    expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
+  });
+
+  it('declares aws-cdk-lib and constructs as peer dependencies', () => {
+    const manifest = JSON.parse(
+      readFileSync(join(work, 'app', 'node_modules', 'cdk-id-jag-authorization-server', 'package.json'), 'utf8'),
+    );
+    expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
+    expect(Object.keys(manifest.dependencies ?? {})).not.toContain('esbuild');
+  });
+
+  it('synthesizes in a fresh app without esbuild or Docker', () => {
+    const outdir = join(work, 'cdk.out');
+    execFileSync(process.execPath, ['app.js'], {
+      cwd: join(work, 'app'),
+      env: { ...process.env, CDK_OUTDIR: outdir, PATH: '/nonexistent' },
+      stdio: 'pipe',
+    });
+    expect(existsSync(join(work, 'app', 'node_modules', 'esbuild'))).toBe(false);
+    const template = JSON.parse(readFileSync(join(outdir, 'Consumer.template.json'), 'utf8'));
+    const functions = Object.values(template.Resources as Record<string, { Type: string }>).filter(
+      (resource) => resource.Type === 'AWS::Lambda::Function',
+    );
+    expect(functions).toHaveLength(3);
+    const assets = JSON.parse(readFileSync(join(outdir, 'Consumer.assets.json'), 'utf8'));
+    expect(Object.keys(assets.files).length).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+});
