@@ -1,4 +1,4 @@
-import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { TABLE_KEYS } from '../lambda/adapters/dynamodb/table';
 import { ConfigError, endpointsOf, resolveServerConfig } from '../lambda/core/config';
 import { type HandlerName, handlerAssetPath } from './assets';
+import { type RegistrySeed, seedDocument } from './registry';
 
 /** A protected resource (an MCP server) that this authorization server issues access tokens for. */
 export interface ProtectedResource {
@@ -124,6 +125,17 @@ export interface IdJagAuthorizationServerProps {
    * @default 100
    */
   readonly tokenErrorAlarmThreshold?: number;
+  /**
+   * Tenants, trusted issuers and clients kept in code: a custom resource writes them to the table on every
+   * deployment, as `id-jag-admin apply` would. Removing the seed leaves the registrations in place.
+   * @default - none: manage registrations with the admin CLI
+   */
+  readonly registry?: RegistrySeed;
+  /**
+   * With `registry`: also remove registrations the seed does not declare, so the table matches the code exactly.
+   * @default false
+   */
+  readonly pruneRegistry?: boolean;
 }
 
 /** CloudWatch namespace of the metrics the token function writes (embedded metric format). */
@@ -154,6 +166,8 @@ export class IdJagAuthorizationServer extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
   /** The value of the `Server` dimension of this server's metrics. */
   readonly metricsServerName: string;
+  /** The function behind the registry seeding custom resource, when `registry` is set. */
+  readonly seedFunction?: lambda.Function;
 
   constructor(scope: Construct, id: string, props: IdJagAuthorizationServerProps) {
     super(scope, id);
@@ -228,20 +242,44 @@ export class IdJagAuthorizationServer extends Construct {
 
     this.addRoutes();
     this.createAlarms(props.tokenErrorAlarmThreshold ?? 100);
+    if (props.registry) {
+      this.seedFunction = this.seedRegistry(props, retention, removalPolicy);
+    }
+  }
+
+  private seedRegistry(
+    props: IdJagAuthorizationServerProps,
+    retention: logs.RetentionDays,
+    removalPolicy: RemovalPolicy,
+  ): lambda.Function {
+    const registry = seedDocument(props.registry!, props.resources);
+    const seed = this.handlerFunction('Seed', 'seed', retention, removalPolicy, { TABLE_NAME: this.table.tableName });
+    this.grantAdmin(seed);
+    const resource = new CustomResource(this, 'Registry', {
+      serviceToken: seed.functionArn,
+      resourceType: 'Custom::IdJagRegistry',
+      properties: { Registry: registry, Prune: String(props.pruneRegistry ?? false) },
+    });
+    resource.node.addDependency(seed);
+    return seed;
   }
 
   /** Lets a principal manage tenants, trusted issuers and clients (what the admin CLI needs). */
   grantAdmin(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grant(
+    return iam.Grant.addToPrincipal({
       grantee,
-      'dynamodb:GetItem',
-      'dynamodb:BatchGetItem',
-      'dynamodb:Query',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:DescribeTable',
-    );
+      actions: [
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:DescribeTable',
+      ],
+      // The one index by name, not index/*: listing needs it, nothing else does.
+      resourceArns: [this.table.tableArn, `${this.table.tableArn}/index/${TABLE_KEYS.indexName}`],
+    });
   }
 
   /** Access tokens issued. */
@@ -381,7 +419,7 @@ export class IdJagAuthorizationServer extends Construct {
       handler: 'index.handler',
       code: lambda.Code.fromAsset(handlerAssetPath(name)),
       memorySize: name === 'token' ? 1024 : 256,
-      timeout: Duration.seconds(name === 'token' ? 10 : 5),
+      timeout: Duration.seconds(TIMEOUT_SECONDS[name]),
       environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
       role,
       logGroup,
@@ -458,6 +496,9 @@ export class IdJagAuthorizationServer extends Construct {
     );
   }
 }
+
+/** The token path waits on DynamoDB, KMS and an IdP's key set; seeding writes a whole registry. */
+const TIMEOUT_SECONDS: Record<HandlerName, number> = { metadata: 5, jwks: 5, token: 10, seed: 60 };
 
 /** Administration without cryptographic use: everything but Sign, Verify and the data-key operations. */
 const KEY_ADMIN_ACTIONS = [

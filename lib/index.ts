@@ -1,1 +1,2 @@
 export * from './authorization-server';
+export * from './registry';

@@ -213,7 +213,7 @@ describe('IdJagAuthorizationServer', () => {
       expect(statement.Action).toEqual(
         expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query']),
       );
-      expect(JSON.stringify(statement.Resource)).toContain('/index/*');
+      expect(JSON.stringify(statement.Resource)).toContain('/index/gsi1');
     });
   });
 
@@ -317,6 +317,52 @@ describe('IdJagAuthorizationServer', () => {
     });
   });
 
+  describe('registry seeding', () => {
+    const registry = {
+      tenants: [{ id: 'acme', issuers: [{ issuer: 'https://acme.okta.com' }] }],
+      clients: [
+        { clientId: 'claude', authMethod: 'client_secret_basic', secretHash: `hs256$c2FsdA$${'A'.repeat(43)}` },
+      ],
+    };
+
+    it('writes the declared registrations through a custom resource backed by the seed function', () => {
+      const { template: seeded, server: seeder } = synth({ registry, pruneRegistry: true });
+      seeded.hasResourceProperties('Custom::IdJagRegistry', {
+        Registry: JSON.stringify(registry),
+        Prune: 'true',
+        ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AuthSeedFunction'), 'Arn'] },
+      });
+      expect(seeder.seedFunction).toBeDefined();
+      expect(environmentOf(seeded, 'seed')).toMatchObject({ TABLE_NAME: { Ref: expect.stringMatching(/^AuthTable/) } });
+    });
+
+    it('creates no seeding without a registry', () => {
+      template.resourceCountIs('Custom::IdJagRegistry', 0);
+      expect(server.seedFunction).toBeUndefined();
+    });
+
+    it.each<[string, object, RegExp]>([
+      [
+        'a secret client without secretHash',
+        { clients: [{ clientId: 'c', authMethod: 'client_secret_basic' }] },
+        /secretHash/,
+      ],
+      ['an http issuer', { tenants: [{ id: 'a', issuers: [{ issuer: 'http://idp.example' }] }] }, /https/],
+      [
+        'a symmetric algorithm',
+        { tenants: [{ id: 'a', issuers: [{ issuer: 'https://i.example', algorithms: ['HS256'] }] }] },
+        /algorithms/,
+      ],
+      [
+        'a client scope no resource has',
+        { clients: [{ clientId: 'c', authMethod: 'none', scopes: ['admin'] }] },
+        /scope/,
+      ],
+    ])('rejects %s at synth with the schema message', (_, seed, message) => {
+      expect(() => synth({ registry: seed as IdJagAuthorizationServerProps['registry'] })).toThrow(message);
+    });
+  });
+
   it('synthesizes a template that passes the built-in CloudFormation validation', () => {
     const { app } = stackWith({}, true);
     expect(() => app.synth()).not.toThrow();
@@ -325,7 +371,10 @@ describe('IdJagAuthorizationServer', () => {
   it('passes cdk-nag AwsSolutionsChecks with only reasoned acknowledgements', () => {
     const app = new App({ builtinCloudFormationValidation: false });
     const stack = new Stack(app, 'Nag', { env: { account: '123456789012', region: 'eu-west-1' } });
-    new IdJagAuthorizationServer(stack, 'Auth', { resources: RESOURCES });
+    new IdJagAuthorizationServer(stack, 'Auth', {
+      resources: RESOURCES,
+      registry: { tenants: [{ id: 'acme', issuers: [{ issuer: 'https://acme.okta.com' }] }] },
+    });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).not.toThrow();
   });
