@@ -17,6 +17,23 @@ export const HANDLERS = ['metadata', 'jwks', 'token', 'seed'];
 const requireShim =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
+/** Credential providers a Lambda function never reaches (see lambda-stubs/credential-providers.mjs). */
+const STUBBED = [
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-web-identity',
+  '@aws-sdk/credential-provider-http',
+  '@smithy/credential-provider-imds',
+];
+const lambdaCredentials = {
+  name: 'lambda-credentials',
+  setup(build) {
+    const filter = new RegExp(`^(${STUBBED.map((name) => name.replace(/[/.-]/g, '\\$&')).join('|')})$`);
+    build.onResolve({ filter }, () => ({ path: join(root, 'scripts', 'lambda-stubs', 'credential-providers.mjs') }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -42,6 +59,7 @@ async function bundleHandlers() {
       minify: true,
       sourcemap: true,
       sourcesContent: false,
+      plugins: [lambdaCredentials],
     });
     results.push(outfile);
   }
