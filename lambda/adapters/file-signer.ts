@@ -11,15 +11,21 @@ export const SIGNING_KEY_FILE = 'signing-key.pem';
  */
 export async function loadOrCreateFileSigner(dataDir: string): Promise<KeyObjectSigner> {
   const file = join(dataDir, SIGNING_KEY_FILE);
-  if (!existsSync(file)) {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    mkdirSync(dataDir, { recursive: true });
-    // 'wx' fails rather than overwrite a key another process wrote in the meantime.
-    writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
-  }
+  if (!existsSync(file)) createKeyFile(dataDir, file);
   const privateKey = createPrivateKey(readFileSync(file, 'utf8'));
   if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw new Error(`${file} is not a P-256 private key: remove it to have a new one created`);
   }
   return new KeyObjectSigner(privateKey, 'ES256');
+}
+
+function createKeyFile(dataDir: string, file: string): void {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    // 'wx' never overwrites: a key another process wrote in the meantime wins, and we read that one.
+    writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EEXIST') throw error;
+  }
 }

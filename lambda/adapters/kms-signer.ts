@@ -24,8 +24,10 @@ const TRANSIENT = new Set([
   'LimitExceededException',
   'KMSInternalException',
   'DependencyTimeoutException',
+  'KeyUnavailableException',
   'TimeoutError',
   'RequestTimeout',
+  'RequestTimeoutException',
 ]);
 
 interface PublishedKey {
@@ -114,18 +116,26 @@ export class KmsSigner implements Signer {
   }
 }
 
-/** Throttling and outages become `temporarily_unavailable`; anything else a plain error (the core's server_error). */
+/**
+ * Throttling and outages become `temporarily_unavailable`; anything else a plain error (the core's server_error).
+ * An error without an HTTP status never got an answer from KMS (connection refused or reset, DNS, timeout): the SDK
+ * still attaches `$metadata` to those, so the status, not `$metadata` itself, tells them apart.
+ */
 async function kmsCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    const name = (error as { name?: string }).name ?? 'Error';
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    const network = (error as { $metadata?: unknown }).$metadata === undefined && !(error instanceof TypeError);
-    if (TRANSIENT.has(name) || (status !== undefined && status >= 500) || network) {
-      throw new TemporarilyUnavailableError(`kms ${operation}: ${name}`);
-    }
-    // Only the error's name: KMS messages can carry key ARNs, which callers need not see (the core hides it anyway).
-    throw new Error(`kms ${operation} failed: ${name}`);
+    const { name = 'Error', code } = (error ?? {}) as { name?: string; code?: string };
+    // Only the error's name (and a network error's code): KMS messages can carry key ARNs, which callers need not see.
+    const what = code === undefined ? name : `${name} (${code})`;
+    if (isTransient(error, name)) throw new TemporarilyUnavailableError(`kms ${operation}: ${what}`);
+    throw new Error(`kms ${operation} failed: ${what}`);
   }
+}
+
+function isTransient(error: unknown, name: string): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  // No answer at all is an outage, except credentials that cannot be found (a misconfiguration) and our own bugs.
+  if (status === undefined) return name !== 'CredentialsProviderError' && !(error instanceof TypeError);
+  return TRANSIENT.has(name) || status === 429 || status >= 500;
 }

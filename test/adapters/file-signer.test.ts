@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
@@ -18,6 +19,18 @@ describe('file signer (local mode)', () => {
     const token = await signJwt(signer, { sub: 'alice' });
     const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: [...(await signer.publicKeys())] }));
     expect(payload.sub).toBe('alice');
+  });
+
+  it('creates the data folder when it does not exist yet', async () => {
+    const nested = join(dir, 'data', 'local');
+    await loadOrCreateFileSigner(nested);
+    expect(statSync(join(nested, SIGNING_KEY_FILE)).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a key file that does not hold a P-256 key', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(join(dir, SIGNING_KEY_FILE), privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+    await expect(loadOrCreateFileSigner(dir)).rejects.toThrow(/not a P-256 private key/);
   });
 
   it('reuses the key on the next start, so the kid stays the same', async () => {

@@ -10,12 +10,22 @@ import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms';
  * path, KMS's DER signatures and SPKI public keys are all exercised for real. Signing works on the digest alone, as
  * KMS does with MessageType DIGEST.
  */
-export type KeySpec = 'ECC_NIST_P256' | 'RSA_2048';
+export type KeySpec = 'ECC_NIST_P256' | 'RSA_2048' | 'RSA_3072' | 'RSA_4096';
+
+/** What GetPublicKey reports beyond the key itself; a test changes them to present a key that does not fit. */
+export interface KeyOptions {
+  /** @default 'SIGN_VERIFY' */
+  readonly usage?: string;
+  /** @default - every algorithm KMS offers for the spec */
+  readonly signingAlgorithms?: readonly string[];
+}
 
 interface StoredKey {
   readonly spec: KeySpec;
   readonly privateKey: KeyObject;
   readonly publicKey: KeyObject;
+  readonly usage: string;
+  readonly signingAlgorithms: readonly string[];
   enabled: boolean;
 }
 
@@ -24,23 +34,36 @@ export interface RecordedCall {
   readonly input: Record<string, unknown>;
 }
 
-const SIGNING_ALGORITHMS: Record<KeySpec, string[]> = {
+const RSA_ALGORITHMS = ['RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PSS_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384'];
+const SIGNING_ALGORITHMS: Record<KeySpec, readonly string[]> = {
   ECC_NIST_P256: ['ECDSA_SHA_256'],
-  RSA_2048: ['RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PSS_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_384'],
+  RSA_2048: RSA_ALGORITHMS,
+  RSA_3072: RSA_ALGORITHMS,
+  RSA_4096: RSA_ALGORITHMS,
 };
+
+const generatePair = (spec: KeySpec) =>
+  spec === 'ECC_NIST_P256'
+    ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    : generateKeyPairSync('rsa', { modulusLength: Number(spec.slice('RSA_'.length)) });
 
 export class KmsStandIn {
   readonly keys = new Map<string, StoredKey>();
   readonly calls: RecordedCall[] = [];
   /** The next calls fail with this KMS error (name and HTTP status), as many times as `times` says. */
   failure?: { name: string; status: number; times: number; operation?: string };
+  /** The next calls get no answer: the connection fails with this Node.js error code (ECONNRESET, ETIMEDOUT…). */
+  networkFailure?: { code: string; times: number };
 
-  addKey(keyId: string, spec: KeySpec = 'ECC_NIST_P256'): KeyObject {
-    const pair =
-      spec === 'ECC_NIST_P256'
-        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-        : generateKeyPairSync('rsa', { modulusLength: 2048 });
-    this.keys.set(keyId, { spec, ...pair, enabled: true });
+  addKey(keyId: string, spec: KeySpec = 'ECC_NIST_P256', options: KeyOptions = {}): KeyObject {
+    const pair = generatePair(spec);
+    this.keys.set(keyId, {
+      spec,
+      ...pair,
+      usage: options.usage ?? 'SIGN_VERIFY',
+      signingAlgorithms: options.signingAlgorithms ?? SIGNING_ALGORITHMS[spec],
+      enabled: true,
+    });
     return pair.publicKey;
   }
 
@@ -67,10 +90,15 @@ export class KmsStandIn {
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', async () => {
         const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
-        const { response: answer } = await this.handle({ headers, body: Buffer.concat(chunks) });
-        const body: Buffer[] = [];
-        for await (const chunk of answer.body) body.push(chunk as Buffer);
-        response.writeHead(answer.statusCode, answer.headers).end(Buffer.concat(body));
+        try {
+          const { response: answer } = await this.handle({ headers, body: Buffer.concat(chunks) });
+          const body: Buffer[] = [];
+          for await (const chunk of answer.body) body.push(chunk as Buffer);
+          response.writeHead(answer.statusCode, answer.headers).end(Buffer.concat(body));
+        } catch {
+          // A network failure (or a stand-in bug) is a connection closed without an answer, as a dead peer would.
+          response.socket?.destroy();
+        }
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -86,8 +114,13 @@ export class KmsStandIn {
 
   private async handle(request: { headers: Record<string, string>; body: unknown }) {
     const operation = (request.headers['x-amz-target'] ?? '').replace('TrentService.', '');
-    const input = JSON.parse(Buffer.from(request.body as Uint8Array).toString('utf8')) as Record<string, unknown>;
+    const input = JSON.parse(bodyText(request.body)) as Record<string, unknown>;
     this.calls.push({ operation, input });
+    const network = this.networkFailure;
+    if (network && network.times > 0) {
+      network.times--;
+      throw Object.assign(new Error(`connection failed: ${network.code}`), { code: network.code });
+    }
     const failure = this.failure;
     if (failure && failure.times > 0 && (failure.operation === undefined || failure.operation === operation)) {
       failure.times--;
@@ -101,8 +134,8 @@ export class KmsStandIn {
         KeyId: input.KeyId,
         PublicKey: key.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
         KeySpec: key.spec,
-        KeyUsage: 'SIGN_VERIFY',
-        SigningAlgorithms: SIGNING_ALGORITHMS[key.spec],
+        KeyUsage: key.usage,
+        SigningAlgorithms: key.signingAlgorithms,
       });
     }
     if (operation === 'Sign') {
@@ -111,7 +144,7 @@ export class KmsStandIn {
         return reply(400, { __type: 'ValidationException', message: 'expected a SHA-256 digest' });
       }
       const algorithm = String(input.SigningAlgorithm);
-      if (!SIGNING_ALGORITHMS[key.spec].includes(algorithm)) {
+      if (key.usage !== 'SIGN_VERIFY' || !key.signingAlgorithms.includes(algorithm)) {
         return reply(400, { __type: 'InvalidKeyUsageException', message: 'algorithm not valid for this key' });
       }
       const signature = signDigest(key.privateKey, algorithm, digest);
@@ -119,6 +152,16 @@ export class KmsStandIn {
     }
     return reply(400, { __type: 'UnsupportedOperationException', message: operation });
   }
+}
+
+/**
+ * The SDK hands over its JSON body as a Uint8Array that warns when used as a string; decoding the bytes directly
+ * avoids that. Over HTTP (`listen`) the body is a Buffer.
+ */
+function bodyText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  if (ArrayBuffer.isView(body)) return new TextDecoder().decode(body as Uint8Array);
+  throw new Error('stand-in expects a JSON request body');
 }
 
 function reply(statusCode: number, body: unknown) {
@@ -139,7 +182,11 @@ function signDigest(privateKey: KeyObject, algorithm: string, digest: Buffer): B
         Buffer.concat([SHA256_INFO, digest]),
       );
     case 'RSASSA_PSS_SHA_256':
-      return privateEncrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, emsaPss(digest, 2047));
+      // emBits = modBits - 1 (RFC 8017 §8.1.1).
+      return privateEncrypt(
+        { key: privateKey, padding: constants.RSA_NO_PADDING },
+        emsaPss(digest, privateKey.asymmetricKeyDetails!.modulusLength! - 1),
+      );
     default:
       throw new Error(`stand-in cannot sign ${algorithm}`);
   }
