@@ -60,11 +60,16 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function bodyText(request: HttpRequest, maxBytes: number): string {
   const raw = request.body ?? '';
+  const tooLarge = () => new InvalidRequestError('the request body is too large');
+  if (!request.isBase64Encoded) {
+    // Already text: only its size in UTF-8 matters. The length check first, so a huge body is never measured.
+    if (raw.length > maxBytes || Buffer.byteLength(raw) > maxBytes) throw tooLarge();
+    return raw;
+  }
   // Check the encoded length first so an oversized body is never decoded.
-  const encodedLimit = request.isBase64Encoded ? Math.ceil(maxBytes / 3) * 4 : maxBytes * 3;
-  if (raw.length > encodedLimit) throw new InvalidRequestError('the request body is too large');
-  const bytes = request.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.length > maxBytes) throw new InvalidRequestError('the request body is too large');
+  if (raw.length > Math.ceil(maxBytes / 3) * 4) throw tooLarge();
+  const bytes = Buffer.from(raw, 'base64');
+  if (bytes.length > maxBytes) throw tooLarge();
   try {
     return utf8.decode(bytes);
   } catch {

@@ -28,6 +28,19 @@ function digest(secret: string, salt: Buffer): Buffer {
 /** A hash of a secret nobody knows, compared against when the client is unknown so that both paths cost the same. */
 const DECOY: StoredSecret = { hash: hashClientSecret(generateClientSecret()) };
 
+/** Decoded salt and digest of a stored hash, kept per stored secret: registrations are cached, so are these. */
+const decoded = new WeakMap<StoredSecret, { salt: Buffer; digest: Buffer } | null>();
+
+function decode(candidate: StoredSecret): { salt: Buffer; digest: Buffer } | null {
+  let parts = decoded.get(candidate);
+  if (parts === undefined) {
+    const [, salt, digest] = candidate.hash.split('$');
+    parts = salt && digest ? { salt: Buffer.from(salt, 'base64url'), digest: Buffer.from(digest, 'base64url') } : null;
+    decoded.set(candidate, parts);
+  }
+  return parts;
+}
+
 /**
  * True when `secret` matches one of the live stored secrets. Every candidate is compared, in constant time, so the
  * time taken does not depend on which one matched or how much of it did.
@@ -35,11 +48,10 @@ const DECOY: StoredSecret = { hash: hashClientSecret(generateClientSecret()) };
 export function verifyClientSecret(secret: string, stored: readonly StoredSecret[], now: number): boolean {
   let matched = false;
   for (const candidate of stored.length > 0 ? stored : [DECOY]) {
-    const [, salt, expected] = candidate.hash.split('$');
-    if (salt === undefined || expected === undefined) continue;
-    const actual = digest(secret, Buffer.from(salt, 'base64url'));
-    const expectedBytes = Buffer.from(expected, 'base64url');
-    const equal = expectedBytes.length === actual.length && timingSafeEqual(actual, expectedBytes);
+    const parts = decode(candidate);
+    if (!parts) continue;
+    const actual = digest(secret, parts.salt);
+    const equal = parts.digest.length === actual.length && timingSafeEqual(actual, parts.digest);
     const live = candidate.notAfter === undefined || candidate.notAfter > now;
     matched = (equal && live && candidate !== DECOY) || matched;
   }

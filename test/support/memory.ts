@@ -36,18 +36,31 @@ export class MemoryReplayStore implements ReplayStore {
   }
 }
 
-/** Resolves registered key URIs to key sets held in memory; records which URIs were asked for. */
+/**
+ * Resolves registered key URIs to key sets held in memory; records which URIs were asked for. Like the real resolver,
+ * it keeps one jose key set per set it serves (imported keys are cached there), so replacing a set takes effect.
+ */
 export class MemoryKeyResolver implements KeyResolver {
   readonly sets = new Map<string, JSONWebKeySet>();
   readonly requested: string[] = [];
+  private readonly imported = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>();
 
   keysFor(source: KeySource): JWTVerifyGetKey {
-    if (source.jwks) return createLocalJWKSet(source.jwks);
+    if (source.jwks) return this.local(source.jwks);
     const uri = source.jwksUri ?? `${source.issuer}/.well-known/jwks.json`;
     this.requested.push(uri);
     const set = this.sets.get(uri);
     if (!set) return async () => Promise.reject(new errors.JWKSNoMatchingKey());
-    return createLocalJWKSet(set);
+    return this.local(set);
+  }
+
+  private local(set: JSONWebKeySet): JWTVerifyGetKey {
+    let keys = this.imported.get(set);
+    if (!keys) {
+      keys = createLocalJWKSet(set);
+      this.imported.set(set, keys);
+    }
+    return keys;
   }
 }
 
