@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// `npm run bench`: builds the benchmarks, runs them one after another on this machine, prints a table and writes
+// bench/results/latest.json. Benchmarks print numbers; they assert nothing (tests never time anything).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'bench', '.build');
+const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+const requireShim = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  mainFields: ['module', 'main'],
+  banner: { js: requireShim },
+  logLevel: 'error',
+};
+
+execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--only', 'lambda'], { stdio: 'inherit' });
+for (const name of ['exchange', 'remote-calls', 'http', 'http-load']) {
+  await build({
+    ...common,
+    entryPoints: [join(root, 'bench', `${name}.ts`)],
+    outfile: join(out, `${name}.mjs`),
+    target: 'node20',
+    external: ['dynalite'],
+  });
+}
+// The naive baseline: the two SDK clients and jose, minified, with the SDK's full credential chain.
+await build({
+  ...common,
+  entryPoints: [join(root, 'bench', 'baseline-handler.ts')],
+  outfile: join(out, 'baseline', 'index.mjs'),
+  target: 'node22',
+  minify: true,
+});
+
+const run = (command, args) => JSON.parse(execFileSync(command, args, { env, encoding: 'utf8', maxBuffer: 1 << 26 }));
+const node = (file) => run(process.execPath, [join(out, file)]);
+// "On one core": where taskset exists (Linux), the floor and the core are pinned to CPU 0, thread pool included.
+const canPin = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+console.log(
+  `running: crypto floor and core exchange${canPin ? ' (pinned to one core)' : ' (not pinned: no taskset)'} …`,
+);
+const exchange = canPin
+  ? run('taskset', ['-c', '0', process.execPath, join(out, 'exchange.mjs')])
+  : node('exchange.mjs');
+console.log('running: remote calls per warm exchange …');
+const remoteCalls = node('remote-calls.mjs');
+console.log('running: local HTTP server under load …');
+const http = node('http.mjs');
+console.log('running: cold start …');
+const coldStart = JSON.parse(
+  execFileSync(process.execPath, [join(root, 'bench', 'cold-start.mjs'), root, join(out, 'baseline', 'index.mjs')], {
+    env,
+    encoding: 'utf8',
+  }),
+);
+
+const machine = {
+  node: process.version,
+  cpu: cpus()[0]?.model,
+  cores: cpus().length,
+  exchangePinnedToOneCore: canPin,
+  date: new Date().toISOString(),
+};
+const results = { machine, exchange, remoteCalls, http, coldStart };
+mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+writeFileSync(join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+const table = (title, rows) => {
+  console.log(`\n${title}`);
+  console.table(rows);
+};
+const exchangeRows = exchange.flatMap((r) => [
+  {
+    assertion: r.assertionAlgorithm,
+    'in flight': 1,
+    'floor ops/s': r.sequential.floor.opsPerSecond,
+    'core ops/s': r.sequential.core.opsPerSecond,
+    'core p50 ms': r.sequential.core.p50Ms,
+    'core p99 ms': r.sequential.core.p99Ms,
+    ratio: Number((r.sequential.core.opsPerSecond / r.sequential.floor.opsPerSecond).toFixed(2)),
+  },
+  {
+    assertion: r.assertionAlgorithm,
+    'in flight': r.concurrent.concurrency,
+    'floor ops/s': r.concurrent.floor.opsPerSecond,
+    'core ops/s': r.concurrent.core.opsPerSecond,
+    'core p50 ms': r.concurrent.core.p50Ms,
+    'core p99 ms': r.concurrent.core.p99Ms,
+    ratio: r.ratioToFloor,
+  },
+]);
+table(
+  '1-2. Crypto floor (jose: verify one assertion + sign one ES256 token) vs the core exchange; goal: ratio ≥ 0.8',
+  exchangeRows,
+);
+table(
+  '3. Local HTTP server (dynalite, file signer), load from a second process',
+  http.map((r) => ({
+    concurrency: r.concurrency,
+    'req/s': Math.round(r.requestsPerSecond),
+    'p50 ms': r.p50Ms.toFixed(2),
+    'p99 ms': r.p99Ms.toFixed(2),
+    'server exchange p50 ms': r.serverExchangeP50Ms,
+    statuses: JSON.stringify(r.statuses),
+  })),
+);
+table(`4. Cold start (median of ${coldStart.runs} fresh processes)`, coldStart.results);
+console.log(`token init overhead / baseline: ${coldStart.tokenToBaselineOverhead} (goal ≤ 0.75)`);
+table('5. Remote calls per warm exchange (goal: 2, concurrent)', [
+  {
+    'calls/exchange': remoteCalls.callsPerWarmExchange,
+    patterns: JSON.stringify(remoteCalls.warmCallPatterns),
+    'PutItem ∥ Sign': remoteCalls.putAndSignOverlapped,
+  },
+]);
+console.log('\nwritten: bench/results/latest.json');
