@@ -1,3 +1,4 @@
+import { truncate } from './audit';
 import type { ServerConfig } from './config';
 import { InvalidGrantError } from './errors';
 import { audienceList, decodeUnverified, nonEmptyString, numericDate, type UntrustedClaims, verifyJwt } from './jwt';
@@ -45,6 +46,15 @@ function reject(description: string, reason: string = description): InvalidGrant
   return new InvalidGrantError(`assertion ${description}`, reason);
 }
 
+/**
+ * An unverified header value, fit for an audit reason: strings cut to size, anything else as JSON. Never `String()`:
+ * a header such as `{"typ":{"toString":1}}` makes that throw, which would turn a forged token into a server_error.
+ */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return truncate(value, 100) ?? '';
+  return truncate(JSON.stringify(value) ?? 'undefined', 100) ?? '';
+}
+
 /** RFC 8725 §3.11 explicit typing; media type names compare case-insensitively, `application/` may prefix. */
 export function isIdJagType(typ: unknown): boolean {
   if (typeof typ !== 'string') return false;
@@ -82,7 +92,7 @@ export async function validateIdentityAssertion(
   onTrustResolved: (registered: RegisteredTrust) => void = () => undefined,
 ): Promise<ValidatedAssertion> {
   const { header, claims: unverified } = decodeUnverified(token, reject);
-  if (!isIdJagType(header.typ)) throw reject(`type must be ${ID_JAG_TYP}`, `typ ${String(header.typ)}`);
+  if (!isIdJagType(header.typ)) throw reject(`type must be ${ID_JAG_TYP}`, `typ ${shown(header.typ)}`);
   if (typeof unverified.iss !== 'string' || unverified.iss === '') throw reject('has no issuer');
 
   const now = deps.clock.now();
@@ -90,7 +100,7 @@ export async function validateIdentityAssertion(
   const { trust, tenant } = resolveTrust(candidates, unverified.tenant, now);
   onTrustResolved({ trust, tenant });
   if (typeof header.alg !== 'string' || !trust.algorithms.includes(header.alg as never)) {
-    throw reject('algorithm is not allowed', `alg ${String(header.alg)}`);
+    throw reject('algorithm is not allowed', `alg ${shown(header.alg)}`);
   }
   // jku, x5u, jwk and x5c are never consulted: keys come from the registration only.
   const keys = deps.keyResolver.keysFor({ jwksUri: trust.jwksUri, issuer: trust.issuer });
