@@ -44,7 +44,7 @@ export function bearerTokenOf(authorization: string | readonly string[] | undefi
   const match = BEARER.exec(trimmed);
   if (!match) {
     throw new InvalidRequestError(
-      'the Authorization header must be "Bearer <token>"',
+      'the Authorization header must be: Bearer <token>',
       'malformed Bearer Authorization header',
     );
   }

@@ -31,7 +31,7 @@ describe('the packed npm package', () => {
     const installed = join(app, 'node_modules', 'cdk-id-jag-authorization-server');
     mkdirSync(installed, { recursive: true });
     execFileSync('tar', ['-xzf', join(work, packed.filename), '-C', installed, '--strip-components=1']);
-    for (const dependency of ['aws-cdk-lib', 'constructs', 'valibot']) {
+    for (const dependency of ['aws-cdk-lib', 'constructs', 'valibot', 'jose']) {
       symlinkSync(join(root, 'node_modules', dependency), join(app, 'node_modules', dependency), 'dir');
     }
     writeFileSync(
@@ -76,6 +76,15 @@ describe('the packed npm package', () => {
     );
     expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
     expect(Object.keys(manifest.dependencies ?? {})).not.toContain('esbuild');
+  });
+
+  it('exposes the resource-server entry to CommonJS consumers (jose 6 through require(esm))', () => {
+    const script =
+      "const rs = require('cdk-id-jag-authorization-server/resource-server');" +
+      "const v = rs.createAccessTokenVerifier({ issuer: 'https://auth.example.com', audience: 'https://mcp.example.com/mcp' });" +
+      "v.verify('not-a-token').catch((e) => console.log(typeof rs.verifyAccessToken, e.error, e.status));";
+    const output = execFileSync(process.execPath, ['-e', script], { cwd: join(work, 'app'), encoding: 'utf8' });
+    expect(output.trim()).toBe('function invalid_token 401');
   });
 
   it('synthesizes in a fresh app without esbuild or Docker', () => {
