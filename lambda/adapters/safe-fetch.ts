@@ -44,8 +44,11 @@ for (const [network, prefix] of [
   refused.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  // Unspecified, loopback and the deprecated IPv4-compatible form (::a.b.c.d).
+  ['::', 96],
+  // NAT64 (RFC 6052, RFC 8215): 64:ff9b::169.254.169.254 reaches the IPv4 address it embeds through a NAT64 gateway.
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
