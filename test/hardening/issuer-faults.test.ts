@@ -1,0 +1,310 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { RemoteKeyResolver, type RemoteKeyResolverOptions } from '../../lambda/adapters/issuer-keys';
+import { createTokenEndpoint, type TokenOutcome } from '../../lambda/core/token-endpoint';
+import { CLIENTS, createFixture, type Fixture, ISSUER, tokenRequest } from '../support/fixture';
+import { HttpStub } from '../support/http-stub';
+import { expectIssued, expectRejected } from '../support/outcome';
+import { TestIdp } from '../support/test-idp';
+
+/**
+ * Issuer key set faults through the token endpoint, with the real key resolver and safe fetch against IdPs on
+ * loopback that misbehave on purpose. Local mode allows http and loopback addresses; Lambda mode does not.
+ */
+const TIMEOUT_MS = 300;
+const LOCAL: RemoteKeyResolverOptions = {
+  allowHttpLoopback: true,
+  allowPrivateAddresses: true,
+  timeoutMs: TIMEOUT_MS,
+  cooldownMs: 30_000,
+};
+/** Every fault ends well within this, and jest fails the test if it does not. */
+const BOUND_MS = 3_000;
+
+describe('issuer key set faults, through the token endpoint', () => {
+  let f: Fixture;
+  let idpHost: HttpStub;
+  let otherHost: HttpStub;
+
+  beforeEach(async () => {
+    f = await createFixture();
+    [idpHost, otherHost] = await Promise.all([HttpStub.start(), HttpStub.start()]);
+  });
+  afterEach(async () => {
+    await Promise.all([idpHost.close(), otherHost.close()]);
+  });
+
+  /** Registers an IdP whose keys live at `host` + `/<name>/keys`, and returns it. */
+  async function registerIdp(host: HttpStub, name: string, jwksUri = `${host.origin}/${name}/keys`) {
+    const issuer = `${host.origin}/${name}`;
+    const idp = await TestIdp.create({ issuer, audience: ISSUER, clientId: CLIENTS.basic, now: () => f.clock.now() });
+    f.addTrust({ tenantId: name, issuer, jwksUri });
+    return idp;
+  }
+
+  function endpoint(options: RemoteKeyResolverOptions = LOCAL) {
+    return createTokenEndpoint({ ...f, keyResolver: new RemoteKeyResolver(options) });
+  }
+
+  const hang = () => undefined;
+  const tenMegabytes = (declared: boolean) => (_: IncomingMessage, response: ServerResponse) => {
+    response.writeHead(200, {
+      'content-type': 'application/json',
+      ...(declared ? { 'content-length': String(10 * 1024 * 1024) } : {}),
+    });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let sent = 0;
+    const pump = () => {
+      while (sent < 10 * 1024 * 1024) {
+        sent += chunk.length;
+        if (!response.write(chunk)) return void response.once('drain', pump);
+      }
+      response.end();
+    };
+    response.write('{"keys":[],"padding":"');
+    pump();
+  };
+
+  describe('each fault ends in invalid_grant or a clean 503, never a token', () => {
+    it.each<[string, (request: IncomingMessage, response: ServerResponse) => void, string, RegExp]>([
+      ['answers 500', (_, response) => response.writeHead(500).end('oops'), 'temporarily_unavailable', /HTTP 500/],
+      ['answers 503', (_, response) => response.writeHead(503).end(), 'temporarily_unavailable', /HTTP 503/],
+      ['answers with HTML', (_, response) => response.writeHead(200).end('<html>'), 'invalid_grant', /JSON/],
+      [
+        'answers JSON that is not a key set',
+        (_, response) => response.writeHead(200).end('{"keys":"none"}'),
+        'invalid_grant',
+        /JSON Web Key Set/,
+      ],
+      ['answers 404', (_, response) => response.writeHead(404).end(), 'invalid_grant', /200 OK/],
+      ['sends a declared 10 MB body', tenMegabytes(true), 'invalid_grant', /declared 10485760 bytes/],
+      ['streams a 10 MB body with no length', tenMegabytes(false), 'invalid_grant', /more than 65536 bytes/],
+      ['hangs without answering', hang, 'temporarily_unavailable', /timeout/],
+      [
+        'sends headers, then never finishes the body',
+        (_, response) => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.write('{"keys":[');
+        },
+        'temporarily_unavailable',
+        /timeout|aborted/i,
+      ],
+    ])(
+      'an issuer that %s',
+      async (_, route, error, reason) => {
+        const idp = await registerIdp(idpHost, 'acme2');
+        idpHost.routes.set('/acme2/keys', route);
+        const outcome = await endpoint()(tokenRequest(await idp.mint()));
+        const status = error === 'invalid_grant' ? 400 : 503;
+        expectRejected(outcome, error, status, reason);
+        if (status === 503) expect(outcome.response.headers['Retry-After']).toBe('1');
+        expect(idpHost.count('/acme2/keys')).toBe(1);
+      },
+      BOUND_MS,
+    );
+
+    it(
+      'an issuer that is down (connection refused)',
+      async () => {
+        const idp = await registerIdp(idpHost, 'acme2');
+        await idpHost.close();
+        const outcome = await endpoint()(tokenRequest(await idp.mint()));
+        expectRejected(outcome, 'temporarily_unavailable', 503, /ECONNREFUSED/);
+        idpHost = await HttpStub.start();
+      },
+      BOUND_MS,
+    );
+
+    it(
+      'an issuer whose key set redirects to another host: the redirect is not followed',
+      async () => {
+        const idp = await registerIdp(idpHost, 'acme2');
+        otherHost.json('/keys', idp.jwks);
+        idpHost.routes.set('/acme2/keys', (_, response) =>
+          response.writeHead(302, { location: `${otherHost.origin}/keys` }).end(),
+        );
+        const outcome = await endpoint()(tokenRequest(await idp.mint()));
+        expectRejected(outcome, 'invalid_grant', 400, /200 OK/);
+        expect(otherHost.count('/keys')).toBe(0);
+      },
+      BOUND_MS,
+    );
+  });
+
+  it(
+    'a hung issuer gets one key set request however many token requests wait for it, and each ends at the timeout',
+    async () => {
+      const idp = await registerIdp(idpHost, 'acme2');
+      idpHost.routes.set('/acme2/keys', hang);
+      const exchange = endpoint();
+      const outcomes = await Promise.all(
+        Array.from({ length: 10 }, async () => exchange(tokenRequest(await idp.mint()))),
+      );
+      for (const outcome of outcomes) expectRejected(outcome, 'temporarily_unavailable', 503, /timeout/);
+      expect(idpHost.count('/acme2/keys')).toBe(1);
+    },
+    BOUND_MS,
+  );
+
+  it(
+    'one hung issuer does not hold up requests for another issuer',
+    async () => {
+      const slow = await registerIdp(idpHost, 'slow');
+      const healthy = await registerIdp(otherHost, 'healthy');
+      idpHost.routes.set('/slow/keys', hang);
+      otherHost.json('/healthy/keys', healthy.jwks);
+      const exchange = endpoint({ ...LOCAL, timeoutMs: 1_000 });
+      const finished: string[] = [];
+      const track = (name: string, pending: Promise<TokenOutcome>) =>
+        pending.then((outcome) => {
+          finished.push(name);
+          return outcome;
+        });
+
+      const slowRequest = track('slow', exchange(tokenRequest(await slow.mint())));
+      // The slow issuer's key set request is in flight (and hanging) before the healthy one starts.
+      await waitFor(() => idpHost.count('/slow/keys') === 1);
+      const healthyOutcome = await track('healthy', exchange(tokenRequest(await healthy.mint())));
+      expectIssued(healthyOutcome);
+      expect(finished).toEqual(['healthy']);
+
+      expectRejected(await slowRequest, 'temporarily_unavailable', 503, /timeout/);
+      expect(finished).toEqual(['healthy', 'slow']);
+    },
+    BOUND_MS,
+  );
+
+  describe('rotation: an unknown kid', () => {
+    it("makes one refetch, which finds the issuer's new key", async () => {
+      const idp = await registerIdp(idpHost, 'acme2');
+      const rotated = await TestIdp.create({
+        issuer: idp.issuer,
+        audience: ISSUER,
+        clientId: CLIENTS.basic,
+        kid: 'rotated-key',
+        alg: 'ES256',
+        now: () => f.clock.now(),
+      });
+      let keys = idp.jwks.keys;
+      idpHost.json('/acme2/keys', () => ({ keys }));
+      const exchange = endpoint({ ...LOCAL, cooldownMs: 0 });
+      expectIssued(await exchange(tokenRequest(await idp.mint())));
+      keys = [...keys, rotated.publicJwk];
+
+      expectIssued(await exchange(tokenRequest(await rotated.mint())));
+      expect(idpHost.count('/acme2/keys')).toBe(2);
+      // Known keys are served from the cache.
+      expectIssued(await exchange(tokenRequest(await idp.mint())));
+      expectIssued(await exchange(tokenRequest(await rotated.mint())));
+      expect(idpHost.count('/acme2/keys')).toBe(2);
+    });
+
+    it('is rate-limited: a flood of forged kids within the cooldown fetches nothing more', async () => {
+      const idp = await registerIdp(idpHost, 'acme2');
+      idpHost.json('/acme2/keys', idp.jwks);
+      const exchange = endpoint();
+      expectIssued(await exchange(tokenRequest(await idp.mint())));
+      const forged = await Promise.all(
+        Array.from({ length: 25 }, async (_, i) =>
+          exchange(tokenRequest(await idp.mint({ header: { kid: `k${i}` } }))),
+        ),
+      );
+      for (const outcome of forged) expectRejected(outcome, 'invalid_grant', 400, /NO_MATCHING_KEY/);
+      expect(idpHost.count('/acme2/keys')).toBe(1);
+    });
+  });
+});
+
+describe('issuer fetch safety', () => {
+  let f: Fixture;
+  let host: HttpStub;
+  /** Every path the host was asked for (HttpStub counts each request, whatever its path). */
+  const fetched = () => [...host.hits.keys()];
+
+  beforeEach(async () => {
+    f = await createFixture();
+    host = await HttpStub.start();
+  });
+  afterEach(async () => {
+    await host.close();
+  });
+
+  const exchangeWith = (options: RemoteKeyResolverOptions) =>
+    createTokenEndpoint({ ...f, keyResolver: new RemoteKeyResolver(options) });
+
+  it('fetches nothing for an unregistered issuer, even one that serves metadata and keys', async () => {
+    const issuer = `${host.origin}/rogue`;
+    const rogue = await TestIdp.create({ issuer, audience: ISSUER, clientId: CLIENTS.basic, now: () => f.clock.now() });
+    host.json('/rogue/.well-known/openid-configuration', { issuer, jwks_uri: `${host.origin}/rogue/keys` });
+    host.json('/rogue/keys', rogue.jwks);
+    const outcome = await exchangeWith(LOCAL)(tokenRequest(await rogue.mint()));
+    expectRejected(outcome, 'invalid_grant', 400, /unknown issuer/);
+    expect(fetched()).toEqual([]);
+  });
+
+  it('fetches only the registered key set: jku, x5u, jwk and a URL in kid lead nowhere', async () => {
+    const issuer = `${host.origin}/acme2`;
+    const idp = await TestIdp.create({ issuer, audience: ISSUER, clientId: CLIENTS.basic, now: () => f.clock.now() });
+    f.addTrust({ tenantId: 'acme2', issuer, jwksUri: `${host.origin}/acme2/keys` });
+    host.json('/acme2/keys', idp.jwks);
+    const attacker = await generateKeyPair('RS256', { extractable: true });
+    const exchange = exchangeWith(LOCAL);
+    const planted = {
+      jwk: await exportJWK(attacker.publicKey),
+      jku: `${host.origin}/evil/jwks`,
+      x5u: `${host.origin}/evil/cert`,
+      kid: `${host.origin}/evil/kid`,
+    };
+    const forged = await new SignJWT(idp.claims())
+      .setProtectedHeader({ alg: 'RS256', typ: 'oauth-id-jag+jwt', ...planted })
+      .sign(attacker.privateKey);
+    expectRejected(await exchange(tokenRequest(forged)), 'invalid_grant', 400, /NO_MATCHING_KEY/);
+    // The real IdP's assertion, carrying the same planted headers (but its own kid), still verifies with the
+    // registered keys only.
+    const genuine = await idp.mint({ header: { jku: planted.jku, x5u: planted.x5u } });
+    expectIssued(await exchange(tokenRequest(genuine)));
+    expect(fetched()).toEqual(['/acme2/keys']);
+  });
+
+  describe('in Lambda (no local allowances)', () => {
+    it.each([
+      ['loopback', (origin: string) => `https://${new URL(origin).host}/keys`, /private address/],
+      ['the instance metadata service (link-local)', () => 'https://169.254.169.254/latest/keys', /private address/],
+      ['a private IPv4 address', () => 'https://10.0.0.1/keys', /private address/],
+      ['a unique local IPv6 address', () => 'https://[fd00::1]/keys', /private address/],
+      ['an IPv4-mapped IPv6 metadata address', () => 'https://[::ffff:169.254.169.254]/keys', /private address/],
+      // Regression: NAT64 and IPv4-compatible IPv6 forms were not refused.
+      ['a NAT64 address embedding the metadata service', () => 'https://[64:ff9b::a9fe:a9fe]/keys', /private address/],
+      ['a NAT64 local-use address embedding 10.0.0.1', () => 'https://[64:ff9b:1::a00:1]/keys', /private address/],
+      ['an IPv4-compatible IPv6 loopback', () => 'https://[::127.0.0.1]/keys', /private address/],
+      [
+        'a name that resolves to loopback',
+        (origin: string) => `https://localhost:${new URL(origin).port}/keys`,
+        /refused address/,
+      ],
+      ['plain http', (origin: string) => `${origin}/keys`, /http: URL/],
+    ])('refuses a key set URL on %s without connecting', async (_, uri, reason) => {
+      const issuer = 'https://registered.example';
+      const idp = await TestIdp.create({ issuer, audience: ISSUER, clientId: CLIENTS.basic, now: () => f.clock.now() });
+      f.addTrust({ tenantId: 'registered', issuer, jwksUri: uri(host.origin) });
+      host.json('/keys', idp.jwks);
+      const outcome = await exchangeWith({})(tokenRequest(await idp.mint()));
+      expectRejected(outcome, 'invalid_grant', 400, reason);
+      expect(outcome.audit.reason).toMatch(/refus/);
+      expect(fetched()).toEqual([]);
+    });
+
+    it('while local mode, configured to allow it, fetches the same loopback key set', async () => {
+      const issuer = 'https://registered.example';
+      const idp = await TestIdp.create({ issuer, audience: ISSUER, clientId: CLIENTS.basic, now: () => f.clock.now() });
+      f.addTrust({ tenantId: 'registered', issuer, jwksUri: `${host.origin}/keys` });
+      host.json('/keys', idp.jwks);
+      expectIssued(await exchangeWith(LOCAL)(tokenRequest(await idp.mint())));
+      expect(fetched()).toEqual(['/keys']);
+    });
+  });
+});
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
