@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { decodeJwt } from 'jose';
 import { KeyObjectSigner } from '../../lambda/adapters/key-object-signer';
 import { signJwt } from '../../lambda/core/access-token';
@@ -115,11 +115,4 @@ export function impostor(kid: string): Signer {
 
 function serve(response: ServerResponse, document: { status: number; headers: Record<string, string>; body: string }) {
   response.writeHead(document.status, document.headers).end(document.body);
-}
-
-/** Collects a response body. */
-export async function readBody(request: IncomingMessage): Promise<string> {
-  let body = '';
-  for await (const chunk of request) body += chunk;
-  return body;
 }
