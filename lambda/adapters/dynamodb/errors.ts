@@ -14,6 +14,11 @@ export function isTransientStoreError(error: unknown): boolean {
   const { name, $fault, $metadata } = error as ServiceErrorShape;
   if (typeof name === 'string' && (THROTTLING.has(name) || name === 'InternalServerError')) return true;
   const status = $metadata?.httpStatusCode;
+  if ($metadata !== undefined && status === undefined) {
+    // The SDK gave up without an answer (connection refused or reset, DNS, timeout): an outage the caller may retry,
+    // as with KMS; except credentials that cannot be found (a misconfiguration) and our own bugs.
+    return name !== 'CredentialsProviderError' && !(error instanceof TypeError);
+  }
   return $fault === 'server' || (typeof status === 'number' && status >= 500);
 }
 
@@ -22,8 +27,9 @@ export function isConditionalCheckFailed(error: unknown): boolean {
 }
 
 /**
- * Throttling and DynamoDB's own failures become `temporarily_unavailable` (503, the client may retry); anything else
- * (a missing table, a validation error: a deployment bug) is rethrown as is, and the core answers `server_error`.
+ * Throttling, DynamoDB's own failures and no answer at all become `temporarily_unavailable` (503, the client may
+ * retry); anything else (a missing table, a validation error: a deployment bug) is rethrown as is, and the core
+ * answers `server_error`.
  */
 export function toStoreError(error: unknown): unknown {
   if (!isTransientStoreError(error)) return error;
