@@ -2,7 +2,8 @@
 // against the server's JWKS, and shows that the same assertion cannot be used twice. Loopback only.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { decodeProtectedHeader } from 'jose';
+import { verifyAccessToken } from '../lib/resource-server';
 import type { DemoCredentials } from './local/server';
 
 const dataDir = process.env.ID_JAG_DATA_DIR ?? '.data';
@@ -46,15 +47,11 @@ async function main(): Promise<void> {
   console.log(`   HTTP ${token.status} ${JSON.stringify({ ...token.body, access_token: '…' })}`);
   if (token.status !== 200) throw new Error('the exchange failed: see the server log');
 
-  console.log('\n3. A resource server verifies the access token against the published JWKS');
-  const jwks = createRemoteJWKSet(new URL(`${demo.issuer}/jwks.json`));
-  const { payload, protectedHeader } = await jwtVerify(String(token.body.access_token), jwks, {
-    issuer: demo.issuer,
-    audience: demo.resource,
-    typ: 'at+jwt',
-  });
-  console.log(`   header: ${JSON.stringify(protectedHeader)}`);
-  console.log(`   claims: ${JSON.stringify(payload, null, 2).replace(/\n/g, '\n   ')}`);
+  console.log('\n3. The MCP server verifies the access token (the resource-server entry: metadata, JWKS, claims)');
+  const accessToken = String(token.body.access_token);
+  const claims = await verifyAccessToken(accessToken, { issuer: demo.issuer, audience: demo.resource });
+  console.log(`   header: ${JSON.stringify(decodeProtectedHeader(accessToken))}`);
+  console.log(`   claims: ${JSON.stringify(claims, null, 2).replace(/\n/g, '\n   ')}`);
 
   console.log('\n4. The same assertion a second time is refused (single use of iss + jti)');
   const replay = await post(`${demo.issuer}/token`, grant, { authorization: basic });
