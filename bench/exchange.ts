@@ -1,8 +1,9 @@
 // Benchmarks 1 and 2: the crypto floor (jose verify of an assertion + one ES256 token signature) and the full core
 // exchange in process with in-memory ports and a local signer. Prints JSON on stdout.
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, subtle } from 'node:crypto';
 import { compactVerify, createLocalJWKSet, generateKeyPair, SignJWT } from 'jose';
 import { KeyObjectSigner } from '../lambda/adapters/key-object-signer';
+import type { Signer } from '../lambda/core/ports';
 import { createTokenEndpoint } from '../lambda/core/token-endpoint';
 import { createFixture, tokenRequest } from '../test/support/fixture';
 import type { IdpAlgorithm } from '../test/support/test-idp';
@@ -24,7 +25,18 @@ async function forAlgorithm(alg: IdpAlgorithm) {
     alg,
   });
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const exchange = createTokenEndpoint({ ...f, signer: new KeyObjectSigner(privateKey, 'ES256') });
+  const local = new KeyObjectSigner(privateKey, 'ES256');
+  // The floor signs as jose does (WebCrypto, off the main thread); so does the core here, so that the two do the
+  // same crypto by the same means. The local signer (node:crypto, synchronous) is measured as a second variant.
+  const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
+  const webCryptoKey = await subtle.importKey('pkcs8', pkcs8, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  const webCrypto: Signer = {
+    activeKey: () => local.activeKey(),
+    publicKeys: () => local.publicKeys(),
+    sign: async (input) => new Uint8Array(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, webCryptoKey, input)),
+  };
+  const exchange = createTokenEndpoint({ ...f, signer: webCrypto });
+  const exchangeLocal = createTokenEndpoint({ ...f, signer: local });
 
   // Assertions are minted and requests built ahead: minting is the IdP's cost, form encoding the client's.
   const mint = (count: number) => Promise.all(Array.from({ length: count }, () => idp.mint()));
@@ -42,13 +54,13 @@ async function forAlgorithm(alg: IdpAlgorithm) {
     await new SignJWT(floorClaims).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k' }).sign(joseKey);
   };
   /** A core run over its own fresh requests, minted before the run starts. */
-  const coreOperation = async () => {
+  const coreOperation = async (endpoint = exchange) => {
     const requests = (await mint(POOL)).map((assertion) => tokenRequest(assertion));
     let next = 0;
     return async () => {
       const request = requests[next++];
       if (request === undefined) return EXHAUSTED;
-      const outcome = await exchange(request);
+      const outcome = await endpoint(request);
       if (outcome.response.status !== 200) throw new Error(`exchange failed: ${outcome.response.body}`);
     };
   };
@@ -62,10 +74,12 @@ async function forAlgorithm(alg: IdpAlgorithm) {
   const coreSequential = await measure(await coreOperation(), SECONDS);
   const floor = await measure(floorOperation, SECONDS, CONCURRENCY);
   const core = await measure(await coreOperation(), SECONDS, CONCURRENCY);
+  const coreLocalSigner = await measure(await coreOperation(exchangeLocal), SECONDS);
   return {
     assertionAlgorithm: alg,
     sequential: { floor: summary(floorSequential), core: summary(coreSequential) },
     concurrent: { concurrency: CONCURRENCY, floor: summary(floor), core: summary(core) },
+    coreWithLocalSigner: summary(coreLocalSigner),
     ratioToFloor: round(core.opsPerSecond / floor.opsPerSecond),
   };
 }
