@@ -2,10 +2,10 @@ import * as v from 'valibot';
 import {
   ConfigError,
   describeIssues,
-  isLoopbackHost,
   isResourceIndicator,
   isScopeToken,
   issuerProblem,
+  parseHttpsUrl,
 } from '../core/config';
 import {
   ALL_TENANTS,
@@ -108,14 +108,8 @@ function issuerUrl(options: SchemaOptions) {
 
 /** Key set URLs: https (http on loopback in local mode), no credentials, no fragment; a query is allowed. */
 export function keyUrlProblem(value: string, allowHttpLoopback = false): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'must be an absolute URL';
-  }
-  const loopbackHttp = allowHttpLoopback && url.protocol === 'http:' && isLoopbackHost(url.hostname);
-  if (url.protocol !== 'https:' && !loopbackHttp) return 'must use https';
+  const url = parseHttpsUrl(value, allowHttpLoopback);
+  if (typeof url === 'string') return url;
   if (url.username || url.password) return 'must not carry credentials';
   if (value.includes('#')) return 'must not have a fragment';
   return undefined;

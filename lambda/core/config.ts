@@ -59,11 +59,8 @@ export function isLoopbackHost(hostname: string): boolean {
   return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
 }
 
-/**
- * An issuer identifier (RFC 8414 §2): https, no query, no fragment. We also refuse a trailing slash so that
- * endpoint URLs are built unambiguously. Plain http is accepted only for loopback hosts and only when asked.
- */
-export function issuerProblem(value: string, allowHttpLoopback = false): string | undefined {
+/** An absolute https URL (plain http only for loopback hosts, and only when asked), or what is wrong with it. */
+export function parseHttpsUrl(value: string, allowHttpLoopback = false): URL | string {
   let url: URL;
   try {
     url = new URL(value);
@@ -71,7 +68,16 @@ export function issuerProblem(value: string, allowHttpLoopback = false): string 
     return 'must be an absolute URL';
   }
   const loopbackHttp = allowHttpLoopback && url.protocol === 'http:' && isLoopbackHost(url.hostname);
-  if (url.protocol !== 'https:' && !loopbackHttp) return 'must use https';
+  return url.protocol === 'https:' || loopbackHttp ? url : 'must use https';
+}
+
+/**
+ * An issuer identifier (RFC 8414 §2): https, no query, no fragment. We also refuse a trailing slash so that
+ * endpoint URLs are built unambiguously. Plain http is accepted only for loopback hosts and only when asked.
+ */
+export function issuerProblem(value: string, allowHttpLoopback = false): string | undefined {
+  const url = parseHttpsUrl(value, allowHttpLoopback);
+  if (typeof url === 'string') return url;
   if (url.search || value.includes('?')) return 'must not have a query';
   if (url.hash || value.includes('#')) return 'must not have a fragment';
   if (url.username || url.password) return 'must not carry credentials';
