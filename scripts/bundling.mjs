@@ -1,0 +1,95 @@
+// How a Lambda handler is bundled: shared by scripts/build.mjs (the shipped assets) and bench/run.mjs (benchmark
+// variants), so that what the benchmarks measure is built exactly like what ships.
+import { readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// Bundled CommonJS dependencies may call require(); ESM output needs one.
+export const requireShim =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+/**
+ * SDK modules a Lambda function never reaches, replaced by stubs that fail clearly: the credential providers other
+ * than the environment's (see lambda-stubs/credential-providers.mjs) and event streams (lambda-stubs/event-streams.mjs).
+ */
+const STUBS = {
+  '@aws-sdk/credential-provider-sso': 'credential-providers.mjs',
+  '@aws-sdk/credential-provider-ini': 'credential-providers.mjs',
+  '@aws-sdk/credential-provider-process': 'credential-providers.mjs',
+  '@aws-sdk/credential-provider-web-identity': 'credential-providers.mjs',
+  '@aws-sdk/credential-provider-http': 'credential-providers.mjs',
+  '@smithy/credential-provider-imds': 'credential-providers.mjs',
+  '@smithy/core/event-streams': 'event-streams.mjs',
+};
+const lambdaStubs = {
+  name: 'lambda-stubs',
+  setup(build) {
+    const filter = new RegExp(
+      `^(${Object.keys(STUBS)
+        .map((name) => name.replace(/[/.-]/g, '\\$&'))
+        .join('|')})$`,
+    );
+    build.onResolve({ filter }, (args) => ({ path: join(root, 'scripts', 'lambda-stubs', STUBS[args.path]) }));
+  },
+};
+
+/** The SDK clients import their package.json for one field, the version in the user agent; the rest stays out. */
+const sdkPackageVersions = {
+  name: 'sdk-package-versions',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]@aws-sdk[\\/][^\\/]+[\\/]package\.json$/ }, (args) => ({
+      contents: JSON.stringify({ version: JSON.parse(readFileSync(args.path, 'utf8')).version }),
+      loader: 'json',
+    }));
+  },
+};
+
+/**
+ * Node built-ins by require() instead of ESM import. An ESM import of a built-in makes Node build a module facade that
+ * copies every export, and reading them runs lazy getters (importing `node:fs` loads its stream classes); require()
+ * hands over the module object, and a named import becomes a property read where it is used.
+ */
+const NODE_BUILTINS = new Set(builtinModules);
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+      const name = args.path.replace(/^node:/, '');
+      if (!NODE_BUILTINS.has(name)) return undefined;
+      if (args.namespace === 'node-builtin') return { path: `node:${name}`, external: true };
+      return { path: name, namespace: 'node-builtin' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+/** Bundles one handler entry into `outdir/index.mjs`; returns its size in bytes. */
+export async function bundleLambda({ entry, outdir }) {
+  const outfile = join(outdir, 'index.mjs');
+  await build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    mainFields: ['module', 'main'],
+    treeShaking: true,
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    legalComments: 'none',
+    banner: { js: requireShim },
+    logLevel: 'warning',
+    plugins: [builtinsByRequire, lambdaStubs, sdkPackageVersions],
+  });
+  return statSync(outfile).size;
+}
