@@ -1,11 +1,10 @@
-// Benchmark 4: bundle sizes and the time to import each handler bundle and construct its clients in a fresh Node
-// process, beside an empty Node process and the naive baseline bundle. Prints JSON on stdout.
+// Benchmark 4: the time to import each handler bundle and construct its clients in a fresh Node process, beside an
+// empty Node process and the naive baseline bundle. Prints JSON on stdout.
+// Usage: node bench/cold-start.mjs '<JSON: [{ name, file, kib }]>' (bench/run.mjs passes the bundles)
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
 
-const [root, baseline] = process.argv.slice(2);
-const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 15);
+const bundles = JSON.parse(process.argv[2]);
+const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 21);
 // Every AWS endpoint on a closed loopback port: a call started at init fails at once, and nothing leaves the machine.
 const env = {
   PATH: process.env.PATH,
@@ -22,43 +21,49 @@ const env = {
   TABLE_NAME: 'bench',
 };
 
-const targets = {
-  'empty node': null,
-  baseline,
-  metadata: join(root, 'assets', 'metadata', 'index.mjs'),
-  jwks: join(root, 'assets', 'jwks', 'index.mjs'),
-  token: join(root, 'assets', 'token', 'index.mjs'),
-};
+const targets = [{ name: 'empty node', file: null, kib: 0 }, ...bundles];
+// Also on one core, as a Lambda function below 1,769 MB has less than one vCPU (where taskset exists: Linux).
+const canPin = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const modes = canPin ? ['all cores', 'one core'] : ['all cores'];
 
 /** Wall time of a whole process that imports the bundle, lets its module-scope wiring run, and exits. */
-function once(file) {
+function once(file, mode) {
   const script = file
     ? `await import(${JSON.stringify(file)}); await new Promise((resolve) => setImmediate(resolve)); process.exit(0);`
     : 'process.exit(0);';
+  const node = [process.execPath, '--input-type=module', '-e', script];
+  const [command, ...args] = mode === 'one core' ? ['taskset', '-c', '0', ...node] : node;
   const started = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, stdio: 'pipe' });
+  const result = spawnSync(command, args, { env, stdio: 'pipe' });
   const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`${file}: ${result.stderr}`);
   return elapsed;
 }
 
-const samples = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
+const samples = modes.map(() => targets.map(() => []));
 for (let run = 0; run < RUNS; run++) {
   // Interleaved, so that drift in the machine's load affects every target alike.
-  for (const [name, file] of Object.entries(targets)) samples[name].push(once(file));
+  modes.forEach((mode, m) => {
+    targets.forEach(({ file }, t) => {
+      samples[m][t].push(once(file, mode));
+    });
+  });
 }
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const empty = median(samples['empty node']);
-const results = Object.entries(targets).map(([name, file]) => {
-  const total = median(samples[name]);
-  return {
-    name,
-    bundleKiB: file ? Number((statSync(file).size / 1024).toFixed(1)) : 0,
-    medianMs: Number(total.toFixed(1)),
-    overheadMs: Number((total - empty).toFixed(1)),
-  };
+const round = (ms) => Number(ms.toFixed(1));
+const results = modes.flatMap((mode, m) => {
+  const empty = median(samples[m][0]);
+  const baseline = median(samples[m][targets.findIndex((target) => target.name === 'baseline')]) - empty;
+  return targets.map(({ name, kib }, t) => {
+    const overhead = median(samples[m][t]) - empty;
+    return {
+      cpus: mode,
+      name,
+      bundleKiB: kib,
+      medianMs: round(median(samples[m][t])),
+      overheadMs: round(overhead),
+      toBaseline: Number((overhead / baseline).toFixed(2)),
+    };
+  });
 });
-const overhead = (name) => results.find((r) => r.name === name).overheadMs;
-process.stdout.write(
-  `${JSON.stringify({ runs: RUNS, results, tokenToBaselineOverhead: Number((overhead('token') / overhead('baseline')).toFixed(2)) })}\n`,
-);
+process.stdout.write(`${JSON.stringify({ runs: RUNS, results })}\n`);
