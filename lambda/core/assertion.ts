@@ -91,7 +91,8 @@ export async function validateIdentityAssertion(
   /** Told which registration matched, before the signature is checked (for the audit of a rejection). */
   onTrustResolved: (registered: RegisteredTrust) => void = () => undefined,
 ): Promise<ValidatedAssertion> {
-  const { header, claims: unverified } = decodeUnverified(token, reject);
+  const decoded = decodeUnverified(token, reject);
+  const { header, claims: unverified } = decoded;
   if (!isIdJagType(header.typ)) throw reject(`type must be ${ID_JAG_TYP}`, `typ ${shown(header.typ)}`);
   if (typeof unverified.iss !== 'string' || unverified.iss === '') throw reject('has no issuer');
 
@@ -104,7 +105,7 @@ export async function validateIdentityAssertion(
   }
   // jku, x5u, jwk and x5c are never consulted: keys come from the registration only.
   const keys = deps.keyResolver.keysFor({ jwksUri: trust.jwksUri, issuer: trust.issuer });
-  const { claims } = await verifyJwt(token, keys, trust.algorithms, reject);
+  const { claims } = await verifyJwt(decoded, keys, trust.algorithms, reject);
   const assertion = checkClaims(claims, trust, client, deps.config, now);
   const skew = deps.config.clockSkewSeconds;
   return {

@@ -1,7 +1,7 @@
 import { endpointsOf, type ServerConfig } from './config';
 import { InvalidClientError } from './errors';
 import type { FormParameters } from './http';
-import { audienceList, decodeUnverified, nonEmptyString, numericDate, verifyJwt } from './jwt';
+import { audienceList, type DecodedJwt, decodeUnverified, nonEmptyString, numericDate, verifyJwt } from './jwt';
 import {
   CLIENT_ASSERTION_TYPE_JWT_BEARER,
   type Client,
@@ -38,7 +38,7 @@ interface Presented {
   readonly method: ClientAuthMethod;
   readonly clientId: string;
   readonly secret?: string;
-  readonly assertion?: string;
+  readonly assertion?: DecodedJwt;
 }
 
 /** Finds which single method the request uses (RFC 6749 §2.3: exactly one). */
@@ -68,12 +68,13 @@ function presentedCredentials(authorization: string | undefined, form: FormParam
     }
     const assertion = form.get('client_assertion');
     if (assertion === undefined) throw failure('client_assertion missing', false);
-    const subject = decodeUnverified(assertion, (_, reason) => failure(`client assertion ${reason}`, false)).claims.sub;
+    const decoded = decodeUnverified(assertion, (_, reason) => failure(`client assertion ${reason}`, false));
+    const subject = decoded.claims.sub;
     if (typeof subject !== 'string' || subject === '') throw failure('client assertion has no sub', false);
     if (formClientId !== undefined && formClientId !== subject) {
       throw failure('client_id parameter differs from the client assertion', false);
     }
-    return { method: 'private_key_jwt', clientId: subject, assertion };
+    return { method: 'private_key_jwt', clientId: subject, assertion: decoded };
   }
   if (formClientId === undefined) throw failure('no client authentication', false);
   return { method: 'none', clientId: formClientId };
@@ -135,7 +136,9 @@ async function verifyClientAssertion(presented: Presented, client: Client, deps:
   const reject = (_: string, reason: string) => failure(`client assertion ${reason}`, false);
   if (!client.jwks && !client.jwksUri) throw failure('client has no registered keys', false);
   const keys = deps.keyResolver.keysFor({ jwks: client.jwks, jwksUri: client.jwksUri });
-  const { claims } = await verifyJwt(presented.assertion ?? '', keys, DEFAULT_ASSERTION_ALGORITHMS, reject);
+  // Always present for private_key_jwt (presentedCredentials requires it); checked again to fail closed.
+  if (presented.assertion === undefined) throw failure('client_assertion missing', false);
+  const { claims } = await verifyJwt(presented.assertion, keys, DEFAULT_ASSERTION_ALGORITHMS, reject);
   const skew = deps.config.clockSkewSeconds;
   const issuer = deps.config.issuer;
   const { tokenEndpoint } = endpointsOf(issuer);

@@ -1,6 +1,5 @@
 import {
   type CompactJWSHeaderParameters,
-  compactVerify,
   decodeJwt,
   decodeProtectedHeader,
   errors,
@@ -8,6 +7,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { OAuthError, TemporarilyUnavailableError } from './errors';
+import { type CompactJws, verifyCompactJws } from './jws';
 
 /** Claims as signed: nothing is trusted about their types until checked. */
 export type UntrustedClaims = Readonly<Record<string, unknown>>;
@@ -22,14 +22,16 @@ export type Rejection = (description: string, reason: string) => OAuthError;
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
+/** A compact JWS whose header and claims have been read, not verified. */
+export interface DecodedJwt extends CompactJws {
+  readonly claims: JWTPayload;
+}
+
 /**
  * Reads header and claims without verifying anything, to find whose keys to verify with.
  * Only a compact JWS is accepted: a JWE (five parts) or any other shape is rejected here.
  */
-export function decodeUnverified(
-  token: string,
-  reject: Rejection,
-): { header: CompactJWSHeaderParameters; claims: JWTPayload } {
+export function decodeUnverified(token: string, reject: Rejection): DecodedJwt {
   if (!COMPACT_JWS.test(token)) {
     const parts = token.split('.').length;
     throw reject(
@@ -37,42 +39,41 @@ export function decodeUnverified(
       parts === 5 ? 'JWE not supported' : `not a compact JWS (${parts} parts)`,
     );
   }
+  let header: CompactJWSHeaderParameters;
+  let claims: JWTPayload;
   try {
-    return { header: decodeProtectedHeader(token) as CompactJWSHeaderParameters, claims: decodeJwt(token) };
+    header = decodeProtectedHeader(token) as CompactJWSHeaderParameters;
+    claims = decodeJwt(token);
   } catch (error) {
     throw reject('is malformed', `undecodable: ${(error as Error).message}`);
   }
+  const firstDot = token.indexOf('.');
+  return { token, header, claims, firstDot, secondDot: token.indexOf('.', firstDot + 1) };
 }
 
 /**
- * Verifies the signature with the given keys and algorithm allowlist (jose does the JWS work) and returns the
- * signed claims. Key-set outages become `temporarily_unavailable`; every other failure is the caller's rejection.
+ * Verifies the signature with the given keys and algorithm allowlist (jose's `compactVerify` semantics) and returns
+ * the signed claims. Key-set outages become `temporarily_unavailable`; every other failure is the caller's rejection.
+ *
+ * The claims are the ones `decodeUnverified` read: they are the verified payload, decoded the same way (jose's strict
+ * UTF-8 and JSON object checks), so it is not decoded a second time.
  */
 export async function verifyJwt(
-  token: string,
+  jwt: DecodedJwt,
   keys: JWTVerifyGetKey,
   algorithms: readonly string[],
   reject: Rejection,
 ): Promise<VerifiedJwt> {
-  let verified: Awaited<ReturnType<typeof compactVerify>>;
+  let header: CompactJWSHeaderParameters;
   try {
-    verified = await compactVerify(token, keys, { algorithms: [...algorithms] });
+    ({ protectedHeader: header } = await verifyCompactJws(jwt, keys, algorithms));
   } catch (error) {
     if (error instanceof OAuthError) throw error;
     if (error instanceof errors.JWKSTimeout) throw new TemporarilyUnavailableError('issuer key set timed out');
     if (error instanceof errors.JOSEError) throw reject('signature is invalid', `${error.code}: ${error.message}`);
     throw error;
   }
-  let claims: unknown;
-  try {
-    claims = JSON.parse(new TextDecoder().decode(verified.payload));
-  } catch {
-    throw reject('is malformed', 'payload is not JSON');
-  }
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
-    throw reject('is malformed', 'payload is not a JSON object');
-  }
-  return { header: verified.protectedHeader, claims: claims as UntrustedClaims };
+  return { header, claims: jwt.claims };
 }
 
 /** A JSON number usable as a NumericDate (RFC 7519 §2). */
