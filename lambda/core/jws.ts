@@ -80,7 +80,7 @@ function keyObjectOf(key: WebCryptoKey): KeyObject {
 
 /**
  * A compact JWS that passed the syntax check of `decodeUnverified` (three base64url parts, so ASCII), with its
- * protected header parsed by jose's `decodeProtectedHeader`, the same parse `compactVerify` makes.
+ * protected header parsed as jose parses it (`decodeProtectedHeader`, the same parse `compactVerify` makes).
  */
 export interface CompactJws {
   readonly token: string;

@@ -39,16 +39,43 @@ export function decodeUnverified(token: string, reject: Rejection): DecodedJwt {
       parts === 5 ? 'JWE not supported' : `not a compact JWS (${parts} parts)`,
     );
   }
-  let header: CompactJWSHeaderParameters;
-  let claims: JWTPayload;
+  const firstDot = token.indexOf('.');
+  const secondDot = token.indexOf('.', firstDot + 1);
+  const header = jsonObjectPart(token, 0, firstDot);
+  const claims = header && jsonObjectPart(token, firstDot + 1, secondDot);
+  if (header && claims) return { token, header: header as CompactJWSHeaderParameters, claims, firstDot, secondDot };
+  // Something jose would refuse: jose says what, in its words, as it always has.
   try {
-    header = decodeProtectedHeader(token) as CompactJWSHeaderParameters;
-    claims = decodeJwt(token);
+    return {
+      token,
+      header: decodeProtectedHeader(token) as CompactJWSHeaderParameters,
+      claims: decodeJwt(token),
+      firstDot,
+      secondDot,
+    };
   } catch (error) {
     throw reject('is malformed', `undecodable: ${(error as Error).message}`);
   }
-  const firstDot = token.indexOf('.');
-  return { token, header, claims, firstDot, secondDot: token.indexOf('.', firstDot + 1) };
+}
+
+/** jose's strict UTF-8 decoder: a BOM is dropped, a malformed byte sequence throws. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * One part of a compact JWS decoded as jose's `decodeProtectedHeader` and `decodeJwt` decode it (base64url, strict
+ * UTF-8, JSON, a plain object), or undefined wherever jose would throw. The part is base64url text already (checked
+ * by COMPACT_JWS), on which Buffer and jose's decoder agree, except a length of 4n+1 that jose refuses.
+ */
+function jsonObjectPart(token: string, start: number, end: number): JWTPayload | undefined {
+  if ((end - start) % 4 === 1) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(strictUtf8.decode(Buffer.from(token.slice(start, end), 'base64url')));
+  } catch {
+    return undefined;
+  }
+  // What JSON.parse returns is a plain object exactly when it is a non-null, non-array object (jose's isObject).
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JWTPayload) : undefined;
 }
 
 /**
