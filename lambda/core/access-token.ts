@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { base64url } from 'jose';
+import { randomFillSync } from 'node:crypto';
 import type { IdentityAssertion } from './assertion';
 import type { Grant } from './grant';
 import type { Tenant } from './model';
@@ -24,7 +23,7 @@ export function accessTokenClaims(input: AccessTokenInput): Record<string, unkno
     client_id: assertion.clientId,
     iat: input.issuedAt,
     exp: input.issuedAt + input.lifetimeSeconds,
-    jti: randomBytes(16).toString('base64url'),
+    jti: randomTokenId(),
     ...(grant.scopes.length > 0 ? { scope: grant.scopes.join(' ') } : {}),
     tenant: input.tenant.id,
     ...(assertion.email !== undefined ? { email: assertion.email } : {}),
@@ -34,17 +33,50 @@ export function accessTokenClaims(input: AccessTokenInput): Record<string, unkno
   };
 }
 
+/**
+ * 128 random bits for a token's `jti`, base64url. The CSPRNG is asked for 256 ids at a time, as node:crypto's own
+ * `randomUUID` does, since one call per token costs more than the bits; each id is used once, then overwritten.
+ */
+const TOKEN_ID_BYTES = 16;
+const tokenIdPool = Buffer.alloc(TOKEN_ID_BYTES * 256);
+let tokenIdOffset = tokenIdPool.length;
+
+export function randomTokenId(): string {
+  if (tokenIdOffset === tokenIdPool.length) {
+    randomFillSync(tokenIdPool);
+    tokenIdOffset = 0;
+  }
+  const id = tokenIdPool.toString('base64url', tokenIdOffset, tokenIdOffset + TOKEN_ID_BYTES);
+  tokenIdOffset += TOKEN_ID_BYTES;
+  return id;
+}
+
 const ascii = new TextEncoder();
+
+/** base64url without padding (RFC 7515 §2), as jose's `base64url.encode` writes it, by node:crypto's Buffer. */
+function base64url(bytes: Uint8Array | string): string {
+  return (
+    typeof bytes === 'string' ? Buffer.from(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+  ).toString('base64url');
+}
+
+/** The last protected header encoded: the active key changes only on rotation. */
+let lastHeader: { alg: string; kid: string; typ: string; encoded: string } | undefined;
+
+function encodedHeader(alg: string, kid: string, typ: string): string {
+  if (lastHeader?.alg !== alg || lastHeader.kid !== kid || lastHeader.typ !== typ) {
+    lastHeader = { alg, kid, typ, encoded: base64url(JSON.stringify({ alg, kid, typ })) };
+  }
+  return lastHeader.encoded;
+}
 
 /**
  * Builds a compact JWS with `typ: at+jwt` (RFC 9068 §2.1) around an external signer: jose cannot sign with a key it
- * does not hold, so we assemble the three parts with jose's base64url and let the signer produce the signature.
+ * does not hold, so we assemble the three parts and let the signer produce the signature.
  */
 export async function signJwt(signer: Signer, claims: Record<string, unknown>, typ = 'at+jwt'): Promise<string> {
   const { alg, kid } = await signer.activeKey();
-  const header = base64url.encode(JSON.stringify({ alg, kid, typ }));
-  const payload = base64url.encode(JSON.stringify(claims));
-  const signingInput = `${header}.${payload}`;
+  const signingInput = `${encodedHeader(alg, kid, typ)}.${base64url(JSON.stringify(claims))}`;
   const signature = await signer.sign(ascii.encode(signingInput));
-  return `${signingInput}.${base64url.encode(signature)}`;
+  return `${signingInput}.${base64url(signature)}`;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * One record per token decision (PROTOCOL.md §8). It never holds the assertion, a token or a secret: only ids,
@@ -25,8 +25,9 @@ export interface AuditRecord {
   readonly latencyMs: number;
 }
 
+/** The first 22 base64url characters (132 bits) of SHA-256 over `issuer \n jti`, UTF-8. */
 export function hashJti(issuer: string, jti: string): string {
-  return createHash('sha256').update(`${issuer}\n${jti}`).digest('base64url').slice(0, 22);
+  return hash('sha256', `${issuer}\n${jti}`, 'base64url').slice(0, 22);
 }
 
 /** Cuts attacker-chosen strings to a size fit for a log line. */

@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { decodeProtectedHeader } from 'jose';
+import { base64url, decodeProtectedHeader } from 'jose';
 import { KeyObjectSigner } from '../../lambda/adapters/key-object-signer';
+import { randomTokenId, signJwt } from '../../lambda/core/access-token';
+import type { Signer } from '../../lambda/core/ports';
 import { createTokenEndpoint } from '../../lambda/core/token-endpoint';
 import { createFixture, type Fixture, ISSUER, MCP, testConfig, tokenRequest } from '../support/fixture';
 import { expectIssued, verifyAccessToken } from '../support/outcome';
@@ -62,6 +64,43 @@ describe('access token', () => {
     const second = expectIssued(await f.exchange(tokenRequest(await f.idp.mint())));
     const jtiOf = async (token: string) => (await verifyAccessToken(token, f.signer, MCP, f.clock.now())).claims.jti;
     expect(await jtiOf(first.access_token)).not.toBe(await jtiOf(second.access_token));
+  });
+
+  it('draws each jti from 128 fresh random bits, also across refills of the random pool', () => {
+    const ids = Array.from({ length: 1000 }, () => randomTokenId());
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) {
+      expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      expect(Buffer.from(id, 'base64url')).toHaveLength(16);
+    }
+  });
+
+  it('encodes header, claims and signature as unpadded base64url of their exact bytes', async () => {
+    const signature = new Uint8Array(300).map((_, i) => (i * 7) & 0xff).subarray(3, 259);
+    const signer: Signer = {
+      activeKey: async () => ({ alg: 'RS256', kid: 'kid-ü' }),
+      sign: async () => signature,
+      publicKeys: async () => [],
+    };
+    const claims = { sub: 'jöhn 🙂', odd: '\ud800', n: 1 };
+    const [header, payload, encodedSignature] = (await signJwt(signer, claims)).split('.');
+    expect(header).toBe(base64url.encode(JSON.stringify({ alg: 'RS256', kid: 'kid-ü', typ: 'at+jwt' })));
+    expect(payload).toBe(base64url.encode(JSON.stringify(claims)));
+    expect(encodedSignature).toBe(base64url.encode(signature));
+  });
+
+  it('writes the header of the key active at each signature', async () => {
+    let kid = 'first';
+    const signer: Signer = {
+      activeKey: async () => ({ alg: 'ES256', kid }),
+      sign: async () => new Uint8Array(64),
+      publicKeys: async () => [],
+    };
+    const headerOf = async (typ?: string) => decodeProtectedHeader(await signJwt(signer, {}, typ));
+    expect(await headerOf()).toEqual({ alg: 'ES256', kid: 'first', typ: 'at+jwt' });
+    kid = 'second';
+    expect(await headerOf()).toEqual({ alg: 'ES256', kid: 'second', typ: 'at+jwt' });
+    expect(await headerOf('JWT')).toEqual({ alg: 'ES256', kid: 'second', typ: 'JWT' });
   });
 
   it('honours a configured token lifetime', async () => {

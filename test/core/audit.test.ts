@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { hashJti } from '../../lambda/core/audit';
 import { createFixture, type Fixture, SECRET, tokenRequest } from '../support/fixture';
 import { expectIssued } from '../support/outcome';
 
@@ -55,5 +57,14 @@ describe('audit records', () => {
         expect(line).not.toContain(secretPart);
       }
     }
+  });
+
+  it.each([
+    ['an ASCII jti', 'jti-0123'],
+    ['a non-ASCII jti', 'jti-ünïcødé-🙂'],
+    ['a jti with a lone surrogate', 'jti-\ud800'],
+  ])('hashes %s as the first 22 base64url characters of SHA-256 over issuer, newline, jti in UTF-8', (_, jti) => {
+    const expected = createHash('sha256').update(`https://idp.example\n${jti}`).digest('base64url').slice(0, 22);
+    expect(hashJti('https://idp.example', jti)).toBe(expected);
   });
 });
