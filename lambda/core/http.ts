@@ -36,8 +36,8 @@ export function errorResponse(error: OAuthError): HttpResponse {
 
 export function header(request: HttpRequest, name: string): string | undefined {
   const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(request.headers)) {
-    if (key.toLowerCase() === wanted) return value;
+  for (const key of Object.keys(request.headers)) {
+    if (key.toLowerCase() === wanted) return request.headers[key];
   }
   return undefined;
 }
@@ -45,6 +45,7 @@ export function header(request: HttpRequest, name: string): string | undefined {
 const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
 
 function requireFormContentType(contentType: string | undefined): void {
+  if (contentType === FORM_MEDIA_TYPE) return; // As clients send it: no parameters, nothing to normalise.
   if (contentType === undefined) throw new InvalidRequestError(`Content-Type must be ${FORM_MEDIA_TYPE}`);
   const [mediaType = '', ...parameters] = contentType.split(';').map((part) => part.trim().toLowerCase());
   if (mediaType !== FORM_MEDIA_TYPE) throw new InvalidRequestError(`Content-Type must be ${FORM_MEDIA_TYPE}`);
@@ -90,20 +91,23 @@ export interface FormParameters {
  */
 export function readForm(request: HttpRequest, maxBytes: number, repeatable: readonly string[]): FormParameters {
   requireFormContentType(header(request, 'content-type'));
-  const params = new URLSearchParams(bodyText(request, maxBytes));
-  const seen = new Set<string>();
-  for (const name of params.keys()) {
-    if (seen.has(name) && !repeatable.includes(name)) {
+  // One pass: each name's non-empty values, in order; the first repeated name that may not repeat is refused.
+  const values = new Map<string, string[]>();
+  for (const [name, value] of new URLSearchParams(bodyText(request, maxBytes))) {
+    let list = values.get(name);
+    if (list === undefined) {
+      list = [];
+      values.set(name, list);
+    } else if (!repeatable.includes(name)) {
       // The name is ours to echo only if it is short and plain; never echo values.
       const shown = /^[a-z_]{1,40}$/.test(name) ? ` ${name}` : '';
       throw new InvalidRequestError(`parameter${shown} must not be repeated`);
     }
-    seen.add(name);
+    if (value !== '') list.push(value);
   }
-  const values = (name: string) => params.getAll(name).filter((value) => value !== '');
   return {
-    get: (name) => values(name)[0],
-    getAll: values,
-    has: (name) => values(name).length > 0,
+    get: (name) => values.get(name)?.[0],
+    getAll: (name) => values.get(name)?.slice() ?? [],
+    has: (name) => (values.get(name)?.length ?? 0) > 0,
   };
 }
