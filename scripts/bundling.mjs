@@ -50,23 +50,37 @@ const sdkPackageVersions = {
 
 /**
  * Node built-ins by require() instead of ESM import. An ESM import of a built-in makes Node build a module facade that
- * copies every export, and reading them runs lazy getters (importing `node:fs` loads its stream classes); require()
- * hands over the module object, and a named import becomes a property read where it is used.
+ * copies every export, and reading them runs lazy getters (importing `node:fs` loads its stream classes). Here a
+ * require() call stays a require() call, and an ESM import goes through one small ESM module per built-in that reads
+ * only the exports the bundle uses: each export is a pure expression, so esbuild drops the unused ones. (Importing a
+ * CommonJS wrapper instead would make esbuild copy every export once per importing module.)
  */
 const NODE_BUILTINS = new Set(builtinModules);
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 const builtinsByRequire = {
   name: 'builtins-by-require',
   setup(build) {
     build.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
       const name = args.path.replace(/^node:/, '');
       if (!NODE_BUILTINS.has(name)) return undefined;
-      if (args.namespace === 'node-builtin') return { path: `node:${name}`, external: true };
+      if (args.kind === 'require-call' || args.namespace === 'node-builtin') {
+        return { path: `node:${name}`, external: true };
+      }
       return { path: name, namespace: 'node-builtin' };
     });
-    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)});`,
-      loader: 'js',
-    }));
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, async (args) => {
+      const specifier = JSON.stringify(`node:${args.path}`);
+      // Listing the names does not run the built-in's lazy getters; reading them does, hence one pure read per name.
+      const names = Object.keys(await import(`node:${args.path}`)).filter(
+        (name) => name !== 'default' && IDENTIFIER.test(name),
+      );
+      const contents = [
+        `const builtin = require(${specifier});`,
+        'export default builtin;',
+        ...names.map((name) => `export const ${name} = /* @__PURE__ */ (() => builtin.${name})();`),
+      ].join('\n');
+      return { contents, loader: 'js' };
+    });
   },
 };
 
