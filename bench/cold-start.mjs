@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 
 const bundles = JSON.parse(process.argv[2]);
-const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 21);
+const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 31);
 const env = {
   PATH: process.env.PATH,
   AWS_REGION: 'eu-west-1',
