@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { lambdaLikeEnv } from '../support/bundle-env';
 import { LocalDynamo } from '../support/dynalite';
 import { KmsStandIn } from '../support/kms-transport';
 
@@ -41,15 +42,7 @@ describe('SDK errors in a bundle', () => {
     const script = `const probe = await import(${JSON.stringify(join(outdir, 'index.mjs'))});
       process.stdout.write(JSON.stringify(await probe.${call}));`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
-      env: {
-        PATH: process.env.PATH,
-        AWS_REGION: 'eu-west-1',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-        AWS_ENDPOINT_URL_KMS: kms.endpoint,
-      },
+      env: lambdaLikeEnv({ dynamodb: dynamo.endpoint, kms: kms.endpoint }),
     });
     return JSON.parse(stdout);
   }

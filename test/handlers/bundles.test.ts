@@ -6,6 +6,7 @@ import { applyConfig, RegistryTable } from '../../lambda/adapters/dynamodb';
 import { parseRegistryConfig } from '../../lambda/config/schema';
 import { hashClientSecret } from '../../lambda/core/secrets';
 import { httpApiEvent } from '../support/api-gateway';
+import { lambdaLikeEnv } from '../support/bundle-env';
 import { LocalDynamo } from '../support/dynalite';
 import { KmsStandIn } from '../support/kms-transport';
 
@@ -38,13 +39,7 @@ describe('handler bundles', () => {
     standIn.addKey('signing-key');
     kms = await standIn.listen();
     env = {
-      PATH: process.env.PATH,
-      AWS_REGION: 'eu-west-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_KMS: kms.endpoint,
+      ...lambdaLikeEnv({ dynamodb: dynamo.endpoint, kms: kms.endpoint }),
       AUTH_SERVER_CONFIG: JSON.stringify({
         issuer: ISSUER,
         resources: [{ id: 'https://mcp.example.com/mcp', scopes: ['read'] }],
