@@ -91,7 +91,7 @@ export interface CompactJws {
 }
 
 /** True when base64url text of this length decodes (jose refuses a length of 4n+1; Buffer would drop a character). */
-const decodable = (length: number) => length % 4 !== 1;
+export const decodable = (length: number) => length % 4 !== 1;
 
 /**
  * Verifies a compact JWS with exactly jose's `compactVerify` semantics and result, checking the signature itself with

@@ -7,7 +7,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { OAuthError, TemporarilyUnavailableError } from './errors';
-import { type CompactJws, verifyCompactJws } from './jws';
+import { type CompactJws, decodable, verifyCompactJws } from './jws';
 
 /** Claims as signed: nothing is trusted about their types until checked. */
 export type UntrustedClaims = Readonly<Record<string, unknown>>;
@@ -67,7 +67,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * by COMPACT_JWS), on which Buffer and jose's decoder agree, except a length of 4n+1 that jose refuses.
  */
 function jsonObjectPart(token: string, start: number, end: number): JWTPayload | undefined {
-  if ((end - start) % 4 === 1) return undefined;
+  if (!decodable(end - start)) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(strictUtf8.decode(Buffer.from(token.slice(start, end), 'base64url')));
