@@ -107,7 +107,8 @@ const builtinsByRequire = {
     });
     build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, async (args) => {
       const specifier = JSON.stringify(`node:${args.path}`);
-      // Listing the names does not run the built-in's lazy getters; reading them does, hence one pure read per name.
+      // The names are listed here, at build time; the bundle reads only those it uses (an unused pure read is dropped),
+      // so the built-in's lazy getters for the others never run.
       const names = Object.keys(await import(`node:${args.path}`)).filter(
         (name) => name !== 'default' && IDENTIFIER.test(name),
       );

@@ -34,25 +34,26 @@ async function failure(call: () => Promise<unknown>) {
   }
 }
 
-/** Single use through the replay store, and a DynamoDB error whose class the bundle leaves out. */
-export async function dynamodbErrors(tableName: string) {
-  const client = new DynamoDBClient({});
-  const replay = new DynamoReplayStore({ client, tableName });
+/** Single use through the replay store: the same jti recorded twice. */
+export async function singleUse(tableName: string) {
+  const replay = new DynamoReplayStore({ client: new DynamoDBClient({}), tableName });
   const expiresAt = Math.floor(Date.now() / 1000) + 300;
-  const singleUse = [
-    await replay.recordOnce('probe', 'jti-1', expiresAt),
-    await replay.recordOnce('probe', 'jti-1', expiresAt),
-  ];
+  return [await replay.recordOnce('probe', 'jti-1', expiresAt), await replay.recordOnce('probe', 'jti-1', expiresAt)];
+}
+
+/** A DynamoDB error whose class the bundle leaves out, and whether the adapters take it for an outage. */
+export async function missingTable() {
+  const client = new DynamoDBClient({});
   let transient: boolean | undefined;
-  const missingTable = await failure(async () => {
+  const error = await failure(async () => {
     try {
       await client.send(new GetItemCommand({ TableName: 'no-such-table', Key: { pk: { S: 'a' }, sk: { S: 'b' } } }));
-    } catch (error) {
-      transient = isTransientStoreError(error);
-      throw error;
+    } catch (thrown) {
+      transient = isTransientStoreError(thrown);
+      throw thrown;
     }
   });
-  return { singleUse, missingTable, transient };
+  return { error, transient };
 }
 
 /** The next KMS answer is an error: as the SDK hands it over, then as the signer turns it (two Sign calls). */
