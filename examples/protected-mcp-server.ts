@@ -62,13 +62,15 @@ export function createProtectedMcpServer(options: ProtectedMcpServerOptions): Se
       return;
     }
     requireToken(request, response, () => {
-      // Here the token is valid, for this resource. Key users by (tenant, sub): subjects are unique per IdP only.
+      // Here the token is valid, for this resource. Key users by sub: it is unique across the authorization server.
       const { auth } = request as AuthenticatedRequest;
       response.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
       response.end(
         JSON.stringify({
-          tenant: auth.extra.tenant,
           sub: auth.extra.sub,
+          tenant: auth.extra.tenant,
+          idp_iss: auth.claims.idp_iss,
+          idp_sub: auth.claims.idp_sub,
           email: auth.extra.email,
           client_id: auth.clientId,
           scopes: auth.scopes,

@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import type { IdentityAssertion } from './assertion';
 import type { Grant } from './grant';
+import { subjectIdentifier } from './identity';
 import type { Tenant } from './model';
 import type { Signer } from './ports';
 
@@ -13,19 +14,25 @@ export interface AccessTokenInput {
   readonly lifetimeSeconds: number;
 }
 
-/** RFC 9068 claims. `sub` is the IdP's subject; `tenant` beside it makes the pair unambiguous across tenants. */
+/**
+ * RFC 9068 claims. `sub` identifies the person across the whole server (identity.ts); `tenant`, `idp_iss` and
+ * `idp_sub` say who vouched for them and what their IdP calls them.
+ */
 export function accessTokenClaims(input: AccessTokenInput): Record<string, unknown> {
   const { assertion, grant } = input;
+  const identity = { tenant: input.tenant.id, issuer: assertion.issuer, subject: assertion.subject };
   return {
     iss: input.issuer,
-    sub: assertion.subject,
+    sub: subjectIdentifier(identity),
     aud: grant.resource.id,
     client_id: assertion.clientId,
     iat: input.issuedAt,
     exp: input.issuedAt + input.lifetimeSeconds,
     jti: randomTokenId(),
     ...(grant.scopes.length > 0 ? { scope: grant.scopes.join(' ') } : {}),
-    tenant: input.tenant.id,
+    tenant: identity.tenant,
+    idp_iss: identity.issuer,
+    idp_sub: identity.subject,
     ...(assertion.email !== undefined ? { email: assertion.email } : {}),
     ...(assertion.authTime !== undefined ? { auth_time: assertion.authTime } : {}),
     ...(assertion.acr !== undefined ? { acr: assertion.acr } : {}),

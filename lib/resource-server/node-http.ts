@@ -16,8 +16,8 @@ export interface AccessTokenAuth {
   readonly expiresAt: number;
   /** The resource the token was verified for (the verifier's `audience`). */
   readonly resource?: URL;
-  /** `tenant`, `sub` and `email` again, for code that only sees the SDK's `AuthInfo`. */
-  readonly extra: { tenant: string; sub: string; email?: string };
+  /** `sub` (the key for the user), `tenant` and `email` again, for code that only sees the SDK's `AuthInfo`. */
+  readonly extra: { sub: string; tenant: string; email?: string };
   readonly claims: AccessTokenClaims;
 }
 
@@ -66,8 +66,8 @@ export function toAuthInfo(token: string, claims: AccessTokenClaims, audience?: 
     expiresAt: claims.exp,
     ...(resource === undefined ? {} : { resource }),
     extra: {
-      tenant: claims.tenant,
       sub: claims.sub,
+      tenant: claims.tenant,
       ...(claims.email === undefined ? {} : { email: claims.email }),
     },
     claims,

@@ -17,10 +17,16 @@ import {
 import { protectedResourceMetadataUrl } from './protected-resource';
 import { authorizationServerMetadataUrl, requireHttpsUrl, requireIssuer } from './urls';
 
-/** The claims of an access token issued by the ID-JAG authorization server (RFC 9068 plus `tenant`), as verified. */
+/**
+ * The claims of an access token issued by the ID-JAG authorization server (RFC 9068 plus `tenant`, `idp_iss` and
+ * `idp_sub`), as verified.
+ */
 export interface AccessTokenClaims extends JWTPayload {
   readonly iss: string;
-  /** The user's subject at their IdP. Unique only within `tenant`: key users by (`tenant`, `sub`). */
+  /**
+   * The user, unique across the whole authorization server and the same for one person in every flow: key users by
+   * `sub` alone. It is the base64url SHA-256 of the JSON array [`tenant`, `idp_iss`, `idp_sub`].
+   */
   readonly sub: string;
   readonly aud: string | string[];
   readonly exp: number;
@@ -28,6 +34,10 @@ export interface AccessTokenClaims extends JWTPayload {
   readonly jti: string;
   /** The tenant (customer organisation) whose IdP asserted the user. */
   readonly tenant: string;
+  /** The issuer of the user's IdP (the identity assertion's or ID token's `iss`). */
+  readonly idp_iss: string;
+  /** The user's subject at that IdP: unique only there, so never a key on its own. */
+  readonly idp_sub: string;
   /** The OAuth client the token was issued to (for example the MCP client). */
   readonly client_id: string;
   /** Granted scopes, space-delimited; absent when none were granted. */
@@ -204,13 +214,13 @@ function defaultResourceMetadataUrl(audience: string): string {
   }
 }
 
-/** RFC 9068 §2.2 claims and ours (`tenant`), typed; anything missing or of the wrong type is `invalid_token`. */
+/** RFC 9068 §2.2 claims and ours (`tenant`, `idp_iss`, `idp_sub`), typed; anything missing or mistyped is `invalid_token`. */
 function checkClaims(payload: JWTPayload, now: number, tolerance: number): AccessTokenClaims {
   const invalid = (claim: string) =>
     new InvalidTokenError(`the access token's ${claim} claim is missing or invalid`, `claim ${claim}`);
   const iat = payload.iat as number;
   if (iat > now + tolerance) throw new InvalidTokenError('the access token was issued in the future', 'iat in future');
-  for (const claim of ['sub', 'client_id', 'tenant', 'jti']) {
+  for (const claim of ['sub', 'client_id', 'tenant', 'idp_iss', 'idp_sub', 'jti']) {
     const value = payload[claim];
     if (typeof value !== 'string' || value.length === 0) throw invalid(claim);
   }

@@ -5,7 +5,7 @@ import { randomTokenId, signJwt } from '../../lambda/core/access-token';
 import type { Signer } from '../../lambda/core/ports';
 import { createTokenEndpoint } from '../../lambda/core/token-endpoint';
 import { createFixture, type Fixture, ISSUER, MCP, testConfig, tokenRequest } from '../support/fixture';
-import { expectIssued, verifyAccessToken } from '../support/outcome';
+import { documentedSubject, expectIssued, verifyAccessToken } from '../support/outcome';
 import type { IdpAlgorithm } from '../support/test-idp';
 
 /** PROTOCOL.md §5 and §6: the access token (RFC 9068) and the success response. */
@@ -33,11 +33,13 @@ describe('access token', () => {
     expect(header).toMatchObject({ typ: 'at+jwt', alg: 'ES256', kid: (await f.signer.activeKey()).kid });
     expect(claims).toMatchObject({
       iss: ISSUER,
-      sub: '00u8abcdEFGHijkl0697',
+      sub: documentedSubject('acme-okta', 'https://acme.okta.com', '00u8abcdEFGHijkl0697'),
       aud: MCP,
       client_id: 'claude',
       scope: 'files:read files:write',
       tenant: 'acme-okta',
+      idp_iss: 'https://acme.okta.com',
+      idp_sub: '00u8abcdEFGHijkl0697',
       email: 'jane.doe@acme.example',
       auth_time: f.clock.now() - 30,
       amr: ['pwd', 'mfa'],

@@ -16,7 +16,7 @@ import {
   tokenRequest,
 } from '../support/fixture';
 import { callHandler, type HandlerAnswer, LogCapture, tokenHandler } from '../support/hardening';
-import { verifyAccessToken } from '../support/outcome';
+import { documentedSubject, verifyAccessToken } from '../support/outcome';
 import { b64json } from '../support/test-idp';
 
 /**
@@ -393,7 +393,13 @@ describe('assertions re-signed by the trusted IdP with changed claims and header
         const answer = await callHandler(handler, tokenRequest(assertion));
         if (expected.ok) {
           const token = await expectToken(answer, expected.audience);
-          expect(token).toMatchObject({ sub: claims.sub, client_id: CLIENTS.basic, tenant: 'acme' });
+          expect(token).toMatchObject({
+            sub: documentedSubject('acme', ACME, claims.sub as string),
+            idp_iss: ACME,
+            idp_sub: claims.sub,
+            client_id: CLIENTS.basic,
+            tenant: 'acme',
+          });
           used.add(claims.jti as string);
           issued++;
         } else {

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createProtectedMcpServer } from '../../examples/protected-mcp-server';
+import { documentedSubject } from '../support/outcome';
 import { AuthorizationServer, MCP } from './harness';
 
 /** examples/protected-mcp-server.ts, as documented, against tokens of the real core. */
@@ -51,8 +52,10 @@ describe('the protected MCP server example', () => {
     const response = await fetch(`${origin}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({
+      sub: documentedSubject('acme', as.fixture.idp.issuer, 'user-00u1'),
       tenant: 'acme',
-      sub: 'user-00u1',
+      idp_iss: as.fixture.idp.issuer,
+      idp_sub: 'user-00u1',
       email: 'jane@acme.example',
       client_id: 'claude',
       scopes: ['files:read'],

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalServer, startLocalServer } from '../../bin/local/server';
 import { createProtectedMcpServer } from '../../examples/protected-mcp-server';
+import { documentedSubject } from '../support/outcome';
 
 /**
  * The example MCP server against `npm start` as a user runs it: the local server in demo mode over HTTP on loopback,
@@ -70,8 +71,10 @@ describe('the example MCP server against the local authorization server', () => 
     const response = await fetch(`${mcpOrigin}/mcp`, { headers: { authorization: `Bearer ${await demoToken()}` } });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({
+      sub: documentedSubject('demo', as.demo!.demoIdp, 'alice'),
       tenant: 'demo',
-      sub: 'alice',
+      idp_iss: as.demo!.demoIdp,
+      idp_sub: 'alice',
       client_id: 'demo-client',
       scopes: ['mcp:tools'],
     });

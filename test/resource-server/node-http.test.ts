@@ -7,6 +7,7 @@ import {
   InvalidRequestError,
   requireAccessToken,
 } from '../../lib/resource-server';
+import { documentedSubject } from '../support/outcome';
 import { AuthorizationServer, MCP, OTHER_MCP } from './harness';
 
 const METADATA_URL = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp';
@@ -73,6 +74,7 @@ describe('requireAccessToken middleware (node:http)', () => {
   it('passes a valid token through and attaches the claims in the MCP SDK AuthInfo shape', async () => {
     const token = await as.issue({ scope: 'files:read files:write' }, { email: 'jane@acme.example' });
     const response = await call(`Bearer ${token}`);
+    const subject = documentedSubject('acme', as.fixture.idp.issuer, 'user-00u1');
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({
       token: token.length,
@@ -80,8 +82,8 @@ describe('requireAccessToken middleware (node:http)', () => {
       scopes: ['files:read', 'files:write'],
       expiresAt: as.now() + 3600,
       resource: MCP,
-      extra: { tenant: 'acme', sub: 'user-00u1', email: 'jane@acme.example' },
-      claims: { iss: as.issuer, aud: MCP, tenant: 'acme', sub: 'user-00u1', client_id: 'claude' },
+      extra: { sub: subject, tenant: 'acme', email: 'jane@acme.example' },
+      claims: { iss: as.issuer, aud: MCP, tenant: 'acme', sub: subject, idp_sub: 'user-00u1', client_id: 'claude' },
     });
   });
 

@@ -10,6 +10,7 @@ import {
   verifyAccessToken,
 } from '../../lib/resource-server';
 import { HttpStub } from '../support/http-stub';
+import { documentedSubject } from '../support/outcome';
 import { b64json } from '../support/test-idp';
 import { AuthorizationServer, impostor, MCP, OTHER_MCP } from './harness';
 
@@ -54,9 +55,11 @@ describe('access token verifier', () => {
       const claims = await verifier.verify(token);
       expect(claims).toMatchObject({
         iss: as.issuer,
-        sub: 'user-00u1',
+        sub: documentedSubject('acme', as.fixture.idp.issuer, 'user-00u1'),
         aud: MCP,
         tenant: 'acme',
+        idp_iss: as.fixture.idp.issuer,
+        idp_sub: 'user-00u1',
         client_id: 'claude',
         scope: 'files:read files:write',
         email: 'jane@acme.example',
@@ -68,7 +71,7 @@ describe('access token verifier', () => {
     it('a token carrying every required scope', async () => {
       const token = await as.issue({ scope: 'files:read files:write' });
       await expect(verifier.verify(token, { requiredScopes: ['files:write', 'files:read'] })).resolves.toMatchObject({
-        sub: 'user-00u1',
+        idp_sub: 'user-00u1',
       });
     });
 
@@ -185,11 +188,14 @@ describe('access token verifier', () => {
       expect(refusal.description).toBe('the access token was issued by another issuer');
     });
 
-    it.each(['sub', 'client_id', 'tenant', 'jti', 'exp', 'iat'])('a token without %s', async (claim) => {
-      const claims = await as.claims();
-      delete claims[claim];
-      await expectRefused(verifier.verify(await as.sign(claims)), InvalidTokenError, 'invalid_token');
-    });
+    it.each(['sub', 'client_id', 'tenant', 'idp_iss', 'idp_sub', 'jti', 'exp', 'iat'])(
+      'a token without %s',
+      async (claim) => {
+        const claims = await as.claims();
+        delete claims[claim];
+        await expectRefused(verifier.verify(await as.sign(claims)), InvalidTokenError, 'invalid_token');
+      },
+    );
 
     it.each([
       ['scope', ['files:read']],

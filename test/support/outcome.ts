@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createLocalJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import type { Signer } from '../../lambda/core/ports';
 import type { TokenOutcome } from '../../lambda/core/token-endpoint';
@@ -51,4 +52,11 @@ export async function verifyAccessToken(token: string, signer: Signer, audience:
     currentDate: new Date(nowSeconds * 1000),
   });
   return { claims: payload, header: protectedHeader };
+}
+
+/** The token `sub` as README and docs/resource-server.md define it, computed here independently of the server. */
+export function documentedSubject(tenant: string, issuer: string, subject: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify([tenant, issuer, subject]), 'utf8')
+    .digest('base64url');
 }
