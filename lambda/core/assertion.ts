@@ -3,7 +3,8 @@ import type { ServerConfig } from './config';
 import { InvalidGrantError } from './errors';
 import { audienceList, decodeUnverified, nonEmptyString, numericDate, type UntrustedClaims, verifyJwt } from './jwt';
 import type { Client, IssuerTrust, RegisteredTrust, Tenant } from './model';
-import type { Clock, KeyResolver, Registry } from './ports';
+import type { KeyResolver, Registry, SingleUse } from './ports';
+import { singleUse } from './single-use';
 
 /** The claims of an identity assertion after every check, typed. */
 export interface IdentityAssertion {
@@ -29,14 +30,13 @@ export interface ValidatedAssertion {
   readonly trust: IssuerTrust;
   readonly tenant: Tenant;
   /** The (iss, jti) pair to record as used before a token is released. */
-  readonly singleUse: { readonly namespace: string; readonly id: string; readonly expiresAt: number };
+  readonly singleUse: SingleUse;
 }
 
 export interface AssertionDeps {
   readonly config: ServerConfig;
   readonly registry: Registry;
   readonly keyResolver: KeyResolver;
-  readonly clock: Clock;
 }
 
 const ID_JAG_TYP = 'oauth-id-jag+jwt';
@@ -44,6 +44,16 @@ const ID_JAG_TYP = 'oauth-id-jag+jwt';
 /** Every assertion failure is `invalid_grant` (RFC 7523 §3.1). */
 function reject(description: string, reason: string = description): InvalidGrantError {
   return new InvalidGrantError(`assertion ${description}`, reason);
+}
+
+/**
+ * One public description for every failure before the signature is verified (shape, type, issuer, algorithm, keys,
+ * signature), so that a caller cannot probe which issuers or tenants are registered; the reason says which.
+ */
+export const UNVERIFIED_ASSERTION = 'assertion is not a valid ID-JAG signed by a trusted issuer';
+
+function unverified(_description: string, reason: string): InvalidGrantError {
+  return new InvalidGrantError(UNVERIFIED_ASSERTION, reason);
 }
 
 /**
@@ -72,11 +82,10 @@ export function resolveTrust(candidates: readonly RegisteredTrust[], tenantClaim
   );
   const matching = live.filter(({ trust }) => trust.tenantClaim === undefined || trust.tenantClaim === tenantClaim);
   if (matching.length === 1) return matching[0]!;
-  // One public message for every case, so that a caller cannot probe which issuers or tenants are registered.
-  if (candidates.length === 0) throw reject('issuer is not trusted', 'unknown issuer');
-  if (live.length === 0) throw reject('issuer is not trusted', 'issuer disabled or expired');
-  if (matching.length === 0) throw reject('issuer is not trusted', 'no registration for this tenant claim');
-  throw reject('issuer is not trusted', `issuer matches ${matching.length} registrations`);
+  if (candidates.length === 0) throw unverified('', 'unknown issuer');
+  if (live.length === 0) throw unverified('', 'issuer disabled or expired');
+  if (matching.length === 0) throw unverified('', 'no registration for this tenant claim');
+  throw unverified('', `issuer matches ${matching.length} registrations`);
 }
 
 /**
@@ -88,31 +97,32 @@ export async function validateIdentityAssertion(
   token: string,
   client: Client,
   deps: AssertionDeps,
+  /** Epoch seconds: the one clock reading on which the whole request is judged, single use included. */
+  now: number,
   /** Told which registration matched, before the signature is checked (for the audit of a rejection). */
   onTrustResolved: (registered: RegisteredTrust) => void = () => undefined,
 ): Promise<ValidatedAssertion> {
-  const decoded = decodeUnverified(token, reject);
-  const { header, claims: unverified } = decoded;
-  if (!isIdJagType(header.typ)) throw reject(`type must be ${ID_JAG_TYP}`, `typ ${shown(header.typ)}`);
-  if (typeof unverified.iss !== 'string' || unverified.iss === '') throw reject('has no issuer');
+  const decoded = decodeUnverified(token, unverified);
+  const { header, claims: unverifiedClaims } = decoded;
+  if (!isIdJagType(header.typ)) throw unverified('', `typ ${shown(header.typ)}`);
+  const claimedIssuer = unverifiedClaims.iss;
+  if (typeof claimedIssuer !== 'string' || claimedIssuer === '') throw unverified('', 'no iss');
 
-  const now = deps.clock.now();
-  const candidates = await deps.registry.trustsForIssuer(unverified.iss);
-  const { trust, tenant } = resolveTrust(candidates, unverified.tenant, now);
+  const candidates = await deps.registry.trustsForIssuer(claimedIssuer);
+  const { trust, tenant } = resolveTrust(candidates, unverifiedClaims.tenant, now);
   onTrustResolved({ trust, tenant });
   if (typeof header.alg !== 'string' || !trust.algorithms.includes(header.alg as never)) {
-    throw reject('algorithm is not allowed', `alg ${shown(header.alg)}`);
+    throw unverified('', `alg ${shown(header.alg)}`);
   }
   // jku, x5u, jwk and x5c are never consulted: keys come from the registration only.
   const keys = deps.keyResolver.keysFor({ jwksUri: trust.jwksUri, issuer: trust.issuer });
-  const { claims } = await verifyJwt(decoded, keys, trust.algorithms, reject);
+  const { claims } = await verifyJwt(decoded, keys, trust.algorithms, unverified);
   const assertion = checkClaims(claims, trust, client, deps.config, now);
-  const skew = deps.config.clockSkewSeconds;
   return {
     assertion,
     trust,
     tenant,
-    singleUse: { namespace: `iss:${assertion.issuer}`, id: assertion.jti, expiresAt: assertion.expiresAt + skew },
+    singleUse: singleUse(`iss:${assertion.issuer}`, assertion.jti, assertion.expiresAt),
   };
 }
 
@@ -124,10 +134,10 @@ function checkClaims(
   now: number,
 ): IdentityAssertion {
   const skew = config.clockSkewSeconds;
-  // The signed iss must be the one we chose keys by (it is, unless the token changed between reads).
-  if (claims.iss !== trust.issuer) throw reject('issuer is not trusted', 'verified iss differs');
+  // The signed iss and tenant must be the ones we chose keys by (they are, unless the token changed between reads).
+  if (claims.iss !== trust.issuer) throw unverified('', 'verified iss differs');
   if (trust.tenantClaim !== undefined && claims.tenant !== trust.tenantClaim) {
-    throw reject('issuer is not trusted', 'verified tenant claim differs');
+    throw unverified('', 'verified tenant claim differs');
   }
 
   // ID-JAG narrows RFC 7523: the audience is this server's issuer identifier, nothing else, alone.

@@ -26,6 +26,8 @@ export const CONFIG_DEFAULTS = {
 
 /** Longest access token lifetime the server will ever issue, whatever the configuration says. */
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 24 * 3600;
+/** Largest clock skew a deployment may configure; single-use records are kept beyond it (see single-use.ts). */
+export const MAX_CLOCK_SKEW_SECONDS = 300;
 
 export class ConfigError extends Error {
   constructor(
@@ -124,7 +126,7 @@ function serverConfigSchema(allowHttpLoopback: boolean) {
         seconds(60, MAX_ACCESS_TOKEN_TTL_SECONDS),
         CONFIG_DEFAULTS.accessTokenTtlSeconds,
       ),
-      clockSkewSeconds: v.optional(seconds(0, 300), CONFIG_DEFAULTS.clockSkewSeconds),
+      clockSkewSeconds: v.optional(seconds(0, MAX_CLOCK_SKEW_SECONDS), CONFIG_DEFAULTS.clockSkewSeconds),
       maxBodyBytes: v.optional(seconds(1024, 1024 * 1024), CONFIG_DEFAULTS.maxBodyBytes),
       maxAssertionBytes: v.optional(seconds(512, 64 * 1024), CONFIG_DEFAULTS.maxAssertionBytes),
       metadataMaxAgeSeconds: v.optional(seconds(0, 86400), CONFIG_DEFAULTS.metadataMaxAgeSeconds),

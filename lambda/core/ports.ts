@@ -8,13 +8,28 @@ export interface Registry {
   getClient(clientId: string): Promise<Client | undefined>;
 }
 
+/** An id that may be used once: an assertion's `jti` within its issuer, a client assertion's within its client. */
+export interface SingleUse {
+  readonly namespace: string;
+  readonly id: string;
+  /** Epoch seconds until which the record is kept: later than any moment the id could still be accepted. */
+  readonly keepUntil: number;
+}
+
+/** What a successful record leaves its writer: the means to undo it when the request is refused after all. */
+export interface RecordedUse {
+  /** Removes this record, and only if it is still the one this writer wrote. Never throws. */
+  release(): Promise<void>;
+}
+
 /** Single-use records for assertion ids. */
 export interface ReplayStore {
   /**
-   * Records `id` within `namespace` until `expiresAt` (epoch seconds), atomically.
-   * Resolves true when this call recorded it, false when a live record already existed.
+   * Records the id atomically (a conditional write), judged at `now`: the epoch seconds on which the request was
+   * accepted, so that acceptance and the record's lifetime are decided on one clock. Resolves a receipt when this
+   * call recorded it, undefined when a record that is live at `now` already existed.
    */
-  recordOnce(namespace: string, id: string, expiresAt: number): Promise<boolean>;
+  recordOnce(use: SingleUse, now: number): Promise<RecordedUse | undefined>;
 }
 
 /** Signs access tokens with a key the core never sees (KMS in AWS, a key file locally). */

@@ -1,7 +1,7 @@
 import { accessTokenClaims, signJwt } from './access-token';
-import { type ValidatedAssertion, validateIdentityAssertion } from './assertion';
+import { validateIdentityAssertion } from './assertion';
 import { type AuditRecord, hashJti, truncate } from './audit';
-import { type AuthenticatedClient, authenticateClient } from './client-auth';
+import { authenticateClient } from './client-auth';
 import { isResourceIndicator, isScopeToken, type ServerConfig } from './config';
 import {
   InvalidClientError,
@@ -27,7 +27,7 @@ import {
 } from './http';
 import { decodeUnverified } from './jwt';
 import { ALL_TENANTS, type Client, JWT_BEARER_GRANT_TYPE } from './model';
-import type { Clock, KeyResolver, Registry, ReplayStore, Signer } from './ports';
+import type { Clock, KeyResolver, RecordedUse, Registry, ReplayStore, Signer, SingleUse } from './ports';
 
 export interface TokenEndpointDeps {
   readonly config: ServerConfig;
@@ -122,17 +122,25 @@ async function exchange(
   const tokenRequest = parseTokenRequest(form, config);
   onAssertion(tokenRequest.assertion);
 
-  const authenticated = await authenticateClient(header(request, 'authorization'), form, deps);
+  // One clock reading judges the whole request: every time check and the single-use records' liveness.
+  const now = deps.clock.now();
+  const authenticated = await authenticateClient(header(request, 'authorization'), form, deps, now);
   context.client = authenticated.client.clientId;
   context.clientAuthMethod = authenticated.method;
   if (!authenticated.client.grantTypes.includes(JWT_BEARER_GRANT_TYPE)) {
     throw new UnauthorizedClientError('the client may not use this grant type');
   }
 
-  const validated = await validateIdentityAssertion(tokenRequest.assertion, authenticated.client, deps, (matched) => {
-    context.tenant = matched.tenant.id;
-    context.issuer = matched.trust.issuer;
-  });
+  const validated = await validateIdentityAssertion(
+    tokenRequest.assertion,
+    authenticated.client,
+    deps,
+    now,
+    (matched) => {
+      context.tenant = matched.tenant.id;
+      context.issuer = matched.trust.issuer;
+    },
+  );
   context.jtiHash = hashJti(validated.trust.issuer, validated.assertion.jti);
   if (!allowedForTenant(authenticated.client, validated.tenant.id)) {
     throw new UnauthorizedClientError(
@@ -145,46 +153,58 @@ async function exchange(
   context.resource = grant.resource.id;
   context.scope = grant.scopes.join(' ');
 
-  const issuedAt = deps.clock.now();
   const claims = accessTokenClaims({
     issuer: config.issuer,
     assertion: validated.assertion,
     tenant: validated.tenant,
     grant,
-    issuedAt,
+    issuedAt: now,
     lifetimeSeconds: config.accessTokenTtlSeconds,
   });
-  const token = await recordAndSign(authenticated, validated, claims, deps);
+  const token = await recordAndSign(validated.singleUse, authenticated.singleUse, claims, deps, now);
   context.tokenId = claims.jti as string;
   return { token, grant, expiresIn: config.accessTokenTtlSeconds };
 }
 
 /**
- * The two remote calls of a warm exchange run concurrently: recording the single-use ids and signing. A token signed
- * for an assertion that turns out to be replayed is discarded, and no token leaves unless every record was fresh.
+ * The two remote calls of a warm exchange run concurrently: recording the single-use ids and signing. A token leaves
+ * only when every record was fresh and the signature was made. When the request fails anyway, the records it made are
+ * released, so that a refusal for one id (a replayed client assertion, say) or an outage does not burn the other: the
+ * caller may retry with it. Only the writer's own record is removed, and the request that released it never issued a
+ * token, so of all requests carrying one id at most one ever gets a token. A concurrent request with the same id that
+ * saw the record before its release is refused; it may retry.
  */
 async function recordAndSign(
-  authenticated: AuthenticatedClient,
-  validated: ValidatedAssertion,
+  assertionUse: SingleUse,
+  clientAssertionUse: SingleUse | undefined,
   claims: Record<string, unknown>,
   deps: TokenEndpointDeps,
+  now: number,
 ): Promise<string> {
-  const record = (use: { namespace: string; id: string; expiresAt: number }) =>
-    deps.replayStore.recordOnce(use.namespace, use.id, use.expiresAt);
-  const [assertionFresh, clientAssertionFresh, signed] = await Promise.allSettled([
-    record(validated.singleUse),
-    authenticated.singleUse ? record(authenticated.singleUse) : Promise.resolve(true),
+  const [assertionRecord, clientAssertionRecord, signed] = await Promise.allSettled([
+    deps.replayStore.recordOnce(assertionUse, now),
+    clientAssertionUse ? deps.replayStore.recordOnce(clientAssertionUse, now) : Promise.resolve(NOT_RECORDED),
     signJwt(deps.signer, claims),
   ]);
-  if (clientAssertionFresh.status === 'rejected') throw clientAssertionFresh.reason;
-  if (assertionFresh.status === 'rejected') throw assertionFresh.reason;
-  if (!clientAssertionFresh.value) {
-    throw new InvalidClientError('client authentication failed', 'client assertion replayed');
+  const records = [assertionRecord, clientAssertionRecord];
+  try {
+    if (clientAssertionRecord.status === 'rejected') throw clientAssertionRecord.reason;
+    if (assertionRecord.status === 'rejected') throw assertionRecord.reason;
+    if (clientAssertionRecord.value === undefined) {
+      throw new InvalidClientError('client authentication failed', 'client assertion replayed');
+    }
+    if (assertionRecord.value === undefined)
+      throw new InvalidGrantError('assertion has already been used', 'jti replayed');
+    if (signed.status === 'rejected') throw signed.reason;
+    return signed.value;
+  } catch (error) {
+    await Promise.all(records.map((record) => (record.status === 'fulfilled' ? record.value?.release() : undefined)));
+    throw error;
   }
-  if (!assertionFresh.value) throw new InvalidGrantError('assertion has already been used', 'jti replayed');
-  if (signed.status === 'rejected') throw signed.reason;
-  return signed.value;
 }
+
+/** Stands for the record of a request that has no client assertion: nothing to record, nothing to release. */
+const NOT_RECORDED: RecordedUse = { release: async () => undefined };
 
 function allowedForTenant(client: Client, tenantId: string): boolean {
   return client.tenants.includes(ALL_TENANTS) || client.tenants.includes(tenantId);

@@ -1,5 +1,6 @@
 import { generateKeyPair, SignJWT } from 'jose';
-import { createFixture, type Fixture, ISSUER, MCP, tokenRequest } from '../support/fixture';
+import { MAX_CLOCK_SKEW_SECONDS } from '../../lambda/core/config';
+import { createFixture, type Fixture, ISSUER, MCP, NOW, tokenRequest } from '../support/fixture';
 import { expectIssued, expectRejected } from '../support/outcome';
 import { b64json, TestIdp } from '../support/test-idp';
 
@@ -44,6 +45,11 @@ describe('identity assertion (ID-JAG) validation', () => {
         trust: { ...f.registry.trusts[0]!.trust, algorithms: ['ES256'] },
       };
       await rejects(await mint(), /alg RS256/);
+    });
+
+    it('rejects an unencoded payload (b64: false), whose signed bytes are not the claims it seems to carry', async () => {
+      const token = await f.idp.mintUnencoded();
+      await rejects(token, /b64/);
     });
 
     it('never uses a key embedded in the header (jwk)', async () => {
@@ -292,16 +298,16 @@ describe('identity assertion (ID-JAG) validation', () => {
       expect(outcomes.filter((o) => JSON.parse(o.response.body).error === 'invalid_grant')).toHaveLength(99);
     });
 
-    it('records the jti until exp + skew', async () => {
-      const claims = f.idp.claims();
-      const recorded: number[] = [];
+    it('keeps the jti record beyond exp plus the largest clock skew a deployment may configure, judged at the request clock', async () => {
+      const claims = { ...f.idp.claims(), exp: NOW + 120.25 };
+      const recorded: { keepUntil: number; now: number }[] = [];
       const original = f.replayStore.recordOnce.bind(f.replayStore);
-      f.replayStore.recordOnce = async (namespace, id, expiresAt) => {
-        recorded.push(expiresAt);
-        return original(namespace, id, expiresAt);
+      f.replayStore.recordOnce = async (use, now) => {
+        recorded.push({ keepUntil: use.keepUntil, now });
+        return original(use, now);
       };
-      expectIssued(await exchange(await mint(claims)));
-      expect(recorded).toEqual([(claims.exp as number) + f.config.clockSkewSeconds]);
+      expectIssued(await exchange(await mint({ exp: claims.exp })));
+      expect(recorded).toEqual([{ keepUntil: NOW + 121 + 2 * MAX_CLOCK_SKEW_SECONDS, now: NOW }]);
     });
   });
 

@@ -3,7 +3,7 @@ import { TemporarilyUnavailableError } from '../../lambda/core/errors';
 import type { ReplayStore, Signer } from '../../lambda/core/ports';
 import { createTokenEndpoint } from '../../lambda/core/token-endpoint';
 import { createFixture, type Fixture, tokenRequest } from '../support/fixture';
-import { expectRejected } from '../support/outcome';
+import { expectIssued, expectRejected } from '../support/outcome';
 
 /** PROTOCOL.md §6: unexpected failures give 500/503 with no detail and never a token. */
 describe('failures of the server or its dependencies', () => {
@@ -37,7 +37,7 @@ describe('failures of the server or its dependencies', () => {
     expect(outcome.response.headers['Retry-After']).toBe('1');
   });
 
-  it('answers a signer failure with 500 and issues no token, having spent the assertion', async () => {
+  it('answers a signer failure with 500 and issues no token; the assertion stays usable for a retry', async () => {
     const signer: Signer = {
       activeKey: () => f.signer.activeKey(),
       publicKeys: () => f.signer.publicKeys(),
@@ -46,7 +46,8 @@ describe('failures of the server or its dependencies', () => {
     const exchange = createTokenEndpoint({ ...f, signer });
     const assertion = await f.idp.mint();
     expectRejected(await exchange(tokenRequest(assertion)), 'server_error', 500);
-    // Fail closed: the jti was recorded concurrently, so the same assertion cannot be tried again.
+    // The jti was recorded concurrently, then released: no token left, so the caller may retry, once.
+    expectIssued(await f.exchange(tokenRequest(assertion)));
     expectRejected(await f.exchange(tokenRequest(assertion)), 'invalid_grant', 400, /jti replayed/);
   });
 

@@ -1,3 +1,4 @@
+import { UNVERIFIED_ASSERTION } from '../../lambda/core/assertion';
 import type { HttpApiHandler } from '../../lambda/handlers/api';
 import {
   basic,
@@ -187,7 +188,7 @@ describe('abuse of the token endpoint', () => {
       );
       for (const answer of answers) expectRefusal(answer, 400, 'invalid_grant');
       expect(new Set(answers.map(outside)).size).toBe(1);
-      expect(answers[0]!.body.error_description).toBe('assertion issuer is not trusted');
+      expect(answers[0]!.body.error_description).toBe(UNVERIFIED_ASSERTION);
     });
 
     it('never echoes the assertion, the secret or a claim in an error description', async () => {

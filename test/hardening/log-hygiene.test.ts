@@ -87,10 +87,10 @@ describe('log hygiene', () => {
       // A replay store that fails when told to, for the 503 path.
       let throttled = false;
       const replayStore: ReplayStore = {
-        recordOnce: (namespace, id, expiresAt) =>
+        recordOnce: (use, now) =>
           throttled
             ? Promise.reject(new TemporarilyUnavailableError('dynamodb ThrottlingException'))
-            : f.replayStore.recordOnce(namespace, id, expiresAt),
+            : f.replayStore.recordOnce(use, now),
       };
       handler = tokenHandler({ ...f, signer, replayStore }, logs.logger);
       await runTraffic((value) => {

@@ -85,14 +85,15 @@ export interface Fixture {
     alg?: IdpAlgorithm;
     trust?: Partial<IssuerTrust>;
   }): Promise<TestIdp>;
-  clientAssertion(claims?: Record<string, unknown>): Promise<string>;
+  /** A private_key_jwt client assertion of the keyed client; `header` adds to (or, with undefined, removes from) its header. */
+  clientAssertion(claims?: Record<string, unknown>, header?: Record<string, unknown>): Promise<string>;
 }
 
 export async function createFixture(options: { config?: ServerConfig } = {}): Promise<Fixture> {
   const config = options.config ?? testConfig();
   const clock = new FixedClock(NOW);
   const registry = new MemoryRegistry();
-  const replayStore = new MemoryReplayStore(clock);
+  const replayStore = new MemoryReplayStore();
   const keyResolver = new MemoryKeyResolver();
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const signer = new KeyObjectSigner(privateKey, 'ES256');
@@ -141,7 +142,7 @@ export async function createFixture(options: { config?: ServerConfig } = {}): Pr
   }
 
   const exchange = createTokenEndpoint({ config, registry, replayStore, signer, keyResolver, clock });
-  const clientAssertion = (claims: Record<string, unknown> = {}) => {
+  const clientAssertion = (claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) => {
     const now = clock.now();
     const base: Record<string, unknown> = {
       iss: CLIENTS.jwt,
@@ -155,7 +156,8 @@ export async function createFixture(options: { config?: ServerConfig } = {}): Pr
       if (value === undefined) delete base[key];
       else base[key] = value;
     }
-    return new SignJWT(base).setProtectedHeader({ alg: 'ES256', kid: 'client-key-1' }).sign(clientKeys.privateKey);
+    const protectedHeader = { alg: 'ES256', kid: 'client-key-1', ...header };
+    return new SignJWT(base).setProtectedHeader(protectedHeader).sign(clientKeys.privateKey);
   };
   return {
     config,

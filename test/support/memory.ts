@@ -1,6 +1,14 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { Client, RegisteredTrust } from '../../lambda/core/model';
-import type { Clock, KeyResolver, KeySource, Registry, ReplayStore } from '../../lambda/core/ports';
+import type {
+  Clock,
+  KeyResolver,
+  KeySource,
+  RecordedUse,
+  Registry,
+  ReplayStore,
+  SingleUse,
+} from '../../lambda/core/ports';
 
 /** In-memory implementations of the core's ports, for core tests and benchmarks. */
 export class MemoryRegistry implements Registry {
@@ -19,16 +27,19 @@ export class MemoryRegistry implements Registry {
 }
 
 export class MemoryReplayStore implements ReplayStore {
-  private readonly records = new Map<string, number>();
+  private readonly records = new Map<string, { keepUntil: number; writer: object }>();
 
-  constructor(private readonly clock: Clock) {}
-
-  async recordOnce(namespace: string, id: string, expiresAt: number): Promise<boolean> {
-    const key = `${namespace}\n${id}`;
+  async recordOnce(use: SingleUse, now: number): Promise<RecordedUse | undefined> {
+    const key = `${use.namespace}\n${use.id}`;
     const existing = this.records.get(key);
-    if (existing !== undefined && existing > this.clock.now()) return false;
-    this.records.set(key, expiresAt);
-    return true;
+    if (existing !== undefined && existing.keepUntil >= now) return undefined;
+    const writer = {};
+    this.records.set(key, { keepUntil: use.keepUntil, writer });
+    return {
+      release: async () => {
+        if (this.records.get(key)?.writer === writer) this.records.delete(key);
+      },
+    };
   }
 
   get size(): number {

@@ -37,8 +37,9 @@ async function failure(call: () => Promise<unknown>) {
 /** Single use through the replay store: the same jti recorded twice. */
 export async function singleUse(tableName: string) {
   const replay = new DynamoReplayStore({ client: new DynamoDBClient({}), tableName });
-  const expiresAt = Math.floor(Date.now() / 1000) + 300;
-  return [await replay.recordOnce('probe', 'jti-1', expiresAt), await replay.recordOnce('probe', 'jti-1', expiresAt)];
+  const now = Math.floor(Date.now() / 1000);
+  const use = { namespace: 'probe', id: 'jti-1', keepUntil: now + 300 };
+  return [(await replay.recordOnce(use, now)) !== undefined, (await replay.recordOnce(use, now)) !== undefined];
 }
 
 /** A DynamoDB error whose class the bundle leaves out, and whether the adapters take it for an outage. */

@@ -1,44 +1,60 @@
-import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { type Clock, type ReplayStore, systemClock } from '../../core/ports';
+import { randomBytes } from 'node:crypto';
+import { DeleteItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { RecordedUse, ReplayStore, SingleUse } from '../../core/ports';
 import { toItem } from './attributes';
 import { isConditionalCheckFailed, storeCall } from './errors';
-import { replayKey } from './items';
+import { keyAttributes, replayKey } from './items';
 import { TABLE_KEYS } from './table';
 
 export interface DynamoReplayStoreOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
-  /** Epoch seconds; decides whether an existing record has expired. @default systemClock */
-  readonly clock?: Clock;
 }
 
 /**
- * Single-use records as one conditional PutItem each: it succeeds when no record exists or the existing one has
- * expired. DynamoDB's TTL deletes expired records only eventually (and dynalite never), so expiry is decided here.
+ * Single-use records as one conditional PutItem each: it succeeds when no record exists or the existing one expired
+ * before the request's own clock reading. DynamoDB's TTL deletes expired records only eventually (and dynalite
+ * never), so expiry is decided here. Each record names its writer, so that a release removes only its own record.
  */
 export class DynamoReplayStore implements ReplayStore {
-  private readonly clock: Clock;
+  constructor(private readonly options: DynamoReplayStoreOptions) {}
 
-  constructor(private readonly options: DynamoReplayStoreOptions) {
-    this.clock = options.clock ?? systemClock;
-  }
-
-  async recordOnce(namespace: string, id: string, expiresAt: number): Promise<boolean> {
-    const key = replayKey(namespace, id);
+  async recordOnce(use: SingleUse, now: number): Promise<RecordedUse | undefined> {
+    const { client, tableName } = this.options;
+    const key = replayKey(use.namespace, use.id);
     const { partitionKey, sortKey, ttlAttribute } = TABLE_KEYS;
+    const writer = randomBytes(16).toString('base64url');
     const command = new PutItemCommand({
-      TableName: this.options.tableName,
-      Item: toItem({ [partitionKey]: key.pk, [sortKey]: key.sk, type: 'replay', [ttlAttribute]: expiresAt }),
+      TableName: tableName,
+      Item: toItem({
+        [partitionKey]: key.pk,
+        [sortKey]: key.sk,
+        type: 'replay',
+        [ttlAttribute]: use.keepUntil,
+        writer,
+      }),
       ConditionExpression: 'attribute_not_exists(#pk) OR #expiresAt < :now',
       ExpressionAttributeNames: { '#pk': partitionKey, '#expiresAt': ttlAttribute },
-      ExpressionAttributeValues: { ':now': { N: String(this.clock.now()) } },
+      ExpressionAttributeValues: { ':now': { N: String(now) } },
     });
     try {
-      await storeCall(() => this.options.client.send(command));
-      return true;
+      await storeCall(() => client.send(command));
     } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
+      if (isConditionalCheckFailed(error)) return undefined;
       throw error;
     }
+    return {
+      release: async () => {
+        const release = new DeleteItemCommand({
+          TableName: tableName,
+          Key: keyAttributes(key),
+          ConditionExpression: '#writer = :writer',
+          ExpressionAttributeNames: { '#writer': 'writer' },
+          ExpressionAttributeValues: { ':writer': { S: writer } },
+        });
+        // A release that fails leaves the id used: the safe side.
+        await client.send(release).catch(() => undefined);
+      },
+    };
   }
 }
