@@ -1,4 +1,4 @@
-import { endpointsOf, type ServerConfig } from './config';
+import type { ServerConfig } from './config';
 import { InvalidClientError } from './errors';
 import type { FormParameters } from './http';
 import { audienceList, type DecodedJwt, decodeUnverified, nonEmptyString, numericDate, verifyJwt } from './jwt';
@@ -8,22 +8,24 @@ import {
   type ClientAuthMethod,
   DEFAULT_ASSERTION_ALGORITHMS,
   DEFAULT_MAX_ASSERTION_LIFETIME_SECONDS,
+  isStorableIdentifier,
+  MAX_CLIENT_ID_BYTES,
 } from './model';
-import type { Clock, KeyResolver, Registry } from './ports';
+import type { KeyResolver, Registry, SingleUse } from './ports';
 import { verifyAgainstDecoy, verifyClientSecret } from './secrets';
+import { singleUse } from './single-use';
 
 export interface AuthenticatedClient {
   readonly client: Client;
   readonly method: ClientAuthMethod;
   /** A private_key_jwt assertion's id, to be recorded as used before a token is released. */
-  readonly singleUse?: { readonly namespace: string; readonly id: string; readonly expiresAt: number };
+  readonly singleUse?: SingleUse;
 }
 
 export interface ClientAuthDeps {
   readonly config: ServerConfig;
   readonly registry: Registry;
   readonly keyResolver: KeyResolver;
-  readonly clock: Clock;
 }
 
 /** One public description for every authentication failure: the caller learns nothing about which clients exist. */
@@ -104,12 +106,15 @@ export async function authenticateClient(
   authorization: string | undefined,
   form: FormParameters,
   deps: ClientAuthDeps,
+  /** Epoch seconds: the one clock reading on which the whole request is judged, single use included. */
+  now: number,
 ): Promise<AuthenticatedClient> {
   const basicUsed = authorization !== undefined;
   const presented = presentedCredentials(authorization, form);
-  if (presented.clientId.length > 256) throw failure('client_id too long', basicUsed);
+  if (!isStorableIdentifier(presented.clientId, MAX_CLIENT_ID_BYTES)) {
+    throw failure('client_id too long or not well-formed', basicUsed);
+  }
   const client = await deps.registry.getClient(presented.clientId);
-  const now = deps.clock.now();
 
   if (!client?.enabled) {
     if (presented.secret !== undefined) verifyAgainstDecoy(presented.secret);
@@ -131,21 +136,28 @@ export async function authenticateClient(
   }
 }
 
+/** RFC 7523bis §4: a client authentication JWT may say so in `typ`; a JWT typed as anything else is another token. */
+const CLIENT_ASSERTION_TYPES = new Set(['jwt', 'client-authentication+jwt', 'application/client-authentication+jwt']);
+
 /** RFC 7523 §3 applied to a client assertion: signed by the client's keys, for us, short-lived, single use. */
 async function verifyClientAssertion(presented: Presented, client: Client, deps: ClientAuthDeps, now: number) {
   const reject = (_: string, reason: string) => failure(`client assertion ${reason}`, false);
   if (!client.jwks && !client.jwksUri) throw failure('client has no registered keys', false);
-  const keys = deps.keyResolver.keysFor({ jwks: client.jwks, jwksUri: client.jwksUri });
   // Always present for private_key_jwt (presentedCredentials requires it); checked again to fail closed.
   if (presented.assertion === undefined) throw failure('client_assertion missing', false);
+  const { typ } = presented.assertion.header;
+  // An ID-JAG, an access token or any other typed JWT must never double as a client credential.
+  if (typ !== undefined && (typeof typ !== 'string' || !CLIENT_ASSERTION_TYPES.has(typ.toLowerCase()))) {
+    throw reject('', 'typ is not that of a client assertion');
+  }
+  const keys = deps.keyResolver.keysFor({ jwks: client.jwks, jwksUri: client.jwksUri });
   const { claims } = await verifyJwt(presented.assertion, keys, DEFAULT_ASSERTION_ALGORITHMS, reject);
   const skew = deps.config.clockSkewSeconds;
-  const issuer = deps.config.issuer;
-  const { tokenEndpoint } = endpointsOf(issuer);
 
   if (claims.iss !== client.clientId || claims.sub !== client.clientId) throw reject('', 'iss/sub is not the client');
-  const audience = audienceList(claims.aud) ?? [];
-  if (!audience.some((aud) => aud === issuer || aud === tokenEndpoint)) throw reject('', 'aud is not this server');
+  // RFC 7523bis: the audience is this server's issuer identifier alone (a string or a one-element array).
+  const audience = audienceList(claims.aud);
+  if (audience?.length !== 1 || audience[0] !== deps.config.issuer) throw reject('', 'aud is not this issuer alone');
   const exp = numericDate(claims.exp);
   if (exp === undefined || exp <= now - skew) throw reject('', 'expired or no exp');
   const iat = numericDate(claims.iat);
@@ -156,5 +168,5 @@ async function verifyClientAssertion(presented: Presented, client: Client, deps:
   if (exp - (iat ?? now) > DEFAULT_MAX_ASSERTION_LIFETIME_SECONDS + skew) throw reject('', 'lifetime too long');
   const jti = nonEmptyString(claims.jti, 256);
   if (jti === undefined) throw reject('', 'no jti');
-  return { namespace: `client:${client.clientId}`, id: jti, expiresAt: exp + skew };
+  return singleUse(`client:${client.clientId}`, jti, exp);
 }

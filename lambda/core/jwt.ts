@@ -1,12 +1,13 @@
 import {
   type CompactJWSHeaderParameters,
+  type CompactVerifyResult,
   decodeJwt,
   decodeProtectedHeader,
   errors,
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
-import { OAuthError, TemporarilyUnavailableError } from './errors';
+import { OAuthError, ServerError, TemporarilyUnavailableError } from './errors';
 import { type CompactJws, decodable, verifyCompactJws } from './jws';
 
 /** Claims as signed: nothing is trusted about their types until checked. */
@@ -68,9 +69,14 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  */
 function jsonObjectPart(token: string, start: number, end: number): JWTPayload | undefined {
   if (!decodable(end - start)) return undefined;
+  return jsonObject(Buffer.from(token.slice(start, end), 'base64url'));
+}
+
+/** Strict UTF-8 JSON that is a plain object, as jose requires of a header or a claims set; else undefined. */
+function jsonObject(bytes: Uint8Array): JWTPayload | undefined {
   let value: unknown;
   try {
-    value = JSON.parse(strictUtf8.decode(Buffer.from(token.slice(start, end), 'base64url')));
+    value = JSON.parse(strictUtf8.decode(bytes));
   } catch {
     return undefined;
   }
@@ -80,10 +86,8 @@ function jsonObjectPart(token: string, start: number, end: number): JWTPayload |
 
 /**
  * Verifies the signature with the given keys and algorithm allowlist (jose's `compactVerify` semantics) and returns
- * the signed claims. Key-set outages become `temporarily_unavailable`; every other failure is the caller's rejection.
- *
- * The claims are the ones `decodeUnverified` read: they are the verified payload, decoded the same way (jose's strict
- * UTF-8 and JSON object checks), so it is not decoded a second time.
+ * the claims decoded from the payload that was verified, never from an earlier unverified read. Key-set outages
+ * become `temporarily_unavailable`; every other failure, unusable keys included, is the caller's rejection.
  */
 export async function verifyJwt(
   jwt: DecodedJwt,
@@ -91,16 +95,21 @@ export async function verifyJwt(
   algorithms: readonly string[],
   reject: Rejection,
 ): Promise<VerifiedJwt> {
-  let header: CompactJWSHeaderParameters;
+  // RFC 7797 unencoded payloads: what is signed is not the payload we decoded. No issuer of ours needs them.
+  if (Object.hasOwn(jwt.header, 'b64')) throw reject('is malformed', 'b64 header parameter');
+  let verified: CompactVerifyResult;
   try {
-    ({ protectedHeader: header } = await verifyCompactJws(jwt, keys, algorithms));
+    verified = await verifyCompactJws(jwt, keys, algorithms);
   } catch (error) {
-    if (error instanceof OAuthError) throw error;
+    if (error instanceof TemporarilyUnavailableError || error instanceof ServerError) throw error;
+    if (error instanceof OAuthError) throw reject('signature is invalid', error.reason);
     if (error instanceof errors.JWKSTimeout) throw new TemporarilyUnavailableError('issuer key set timed out');
     if (error instanceof errors.JOSEError) throw reject('signature is invalid', `${error.code}: ${error.message}`);
     throw error;
   }
-  return { header, claims: jwt.claims };
+  const claims = jsonObject(verified.payload);
+  if (claims === undefined) throw reject('is malformed', 'verified payload is not a JSON object');
+  return { header: verified.protectedHeader, claims };
 }
 
 /** A JSON number usable as a NumericDate (RFC 7519 §2). */

@@ -1,3 +1,4 @@
+import { KeyObject, sign } from 'node:crypto';
 import { generateKeyPair, SignJWT } from 'jose';
 import { hashClientSecret } from '../../lambda/core/secrets';
 import {
@@ -54,10 +55,18 @@ describe('client authentication', () => {
       expectIssued(await f.exchange(tokenRequest(await assertionFor(CLIENTS.jwt), { authorization: null, form })));
     });
 
-    it('accepts a client assertion whose aud is the token endpoint URL', async () => {
-      const form = await jwtForm({ aud: `${ISSUER}/token` });
+    it('accepts a client assertion whose aud is this issuer as a one-element array (RFC 7523bis)', async () => {
+      const form = await jwtForm({ aud: [ISSUER] });
       expectIssued(await f.exchange(tokenRequest(await assertionFor(CLIENTS.jwt), { authorization: null, form })));
     });
+
+    it.each(['JWT', 'client-authentication+jwt', 'application/client-authentication+jwt'])(
+      'accepts a client assertion typed %s',
+      async (typ) => {
+        const form = { ...(await jwtForm()), client_assertion: await f.clientAssertion({}, { typ }) };
+        expectIssued(await f.exchange(tokenRequest(await assertionFor(CLIENTS.jwt), { authorization: null, form })));
+      },
+    );
 
     it('accepts a client registered as public with only its client_id', async () => {
       const form = { client_id: CLIENTS.public };
@@ -226,17 +235,46 @@ describe('client authentication', () => {
       expectRejected(await exchangeWith(await jwtForm({ aud: 'https://elsewhere.example' })), 'invalid_client', 401);
     });
 
-    it('rejects a client assertion whose iss is not the client', async () => {
-      expectRejected(await exchangeWith(await jwtForm({ iss: 'someone-else' })), 'invalid_client', 401);
+    it('rejects a client assertion whose aud is the token endpoint URL (RFC 7523bis: the issuer identifier only)', async () => {
+      const form = await jwtForm({ aud: `${ISSUER}/token` });
+      expectRejected(await exchangeWith(form), 'invalid_client', 401, /aud is not this issuer alone/);
     });
 
-    it('rejects a client assertion without jti', async () => {
-      expectRejected(await exchangeWith(await jwtForm({ jti: undefined })), 'invalid_client', 401);
+    it('rejects a client assertion whose aud array names this issuer among others', async () => {
+      const form = await jwtForm({ aud: [ISSUER, 'https://elsewhere.example'] });
+      expectRejected(await exchangeWith(form), 'invalid_client', 401, /aud is not this issuer alone/);
     });
 
-    it('rejects a client assertion with a lifetime beyond five minutes', async () => {
-      const now = f.clock.now();
-      expectRejected(await exchangeWith(await jwtForm({ iat: now, exp: now + 3600 })), 'invalid_client', 401);
+    it.each(['oauth-id-jag+jwt', 'at+jwt', 'application/at+jwt', 'dpop+jwt'])(
+      'rejects a client assertion typed as another kind of token (%s)',
+      async (typ) => {
+        const form = { ...(await jwtForm()), client_assertion: await f.clientAssertion({}, { typ }) };
+        expectRejected(await exchangeWith(form), 'invalid_client', 401, /typ is not that of a client assertion/);
+      },
+    );
+
+    it('rejects an unencoded-payload client assertion (b64: false) even when its signature is valid', async () => {
+      const form = { ...(await jwtForm()), client_assertion: await unencodedClientAssertion(f) };
+      expectRejected(await exchangeWith(form), 'invalid_client', 401, /b64/);
+    });
+
+    it('rejects a client_id longer than 256 bytes in UTF-8, though not in characters', async () => {
+      const form = { client_id: 'é'.repeat(129) };
+      const outcome = await f.exchange(tokenRequest(await assertionFor(CLIENTS.basic), { authorization: null, form }));
+      expectRejected(outcome, 'invalid_client', 401, /too long or not well-formed/);
+    });
+
+    it('rejects a client assertion whose sub is not well-formed Unicode (a lone surrogate) before any lookup', async () => {
+      const lone = '\ud800';
+      const form = { ...(await jwtForm()), client_assertion: await f.clientAssertion({ iss: lone, sub: lone }) };
+      const lookups: string[] = [];
+      const getClient = f.registry.getClient.bind(f.registry);
+      f.registry.getClient = async (clientId) => {
+        lookups.push(clientId);
+        return getClient(clientId);
+      };
+      expectRejected(await exchangeWith(form), 'invalid_client', 401, /too long or not well-formed/);
+      expect(lookups).toEqual([]);
     });
 
     it('rejects a replayed client assertion', async () => {
@@ -245,9 +283,47 @@ describe('client authentication', () => {
       expectRejected(await exchangeWith(form), 'invalid_client', 401);
     });
 
+    it('a fresh ID-JAG refused for its replayed client assertion stays usable with a fresh one', async () => {
+      const used = await jwtForm();
+      expectIssued(await exchangeWith(used));
+      const assertion = await assertionFor(CLIENTS.jwt);
+      const refused = await f.exchange(tokenRequest(assertion, { authorization: null, form: used }));
+      expectRejected(refused, 'invalid_client', 401, /client assertion replayed/);
+      expectIssued(await f.exchange(tokenRequest(assertion, { authorization: null, form: await jwtForm() })));
+    });
+
+    it('a fresh client assertion refused with a replayed ID-JAG stays usable with a fresh ID-JAG', async () => {
+      const assertion = await assertionFor(CLIENTS.jwt);
+      expectIssued(await f.exchange(tokenRequest(assertion, { authorization: null, form: await jwtForm() })));
+      const form = await jwtForm();
+      expectRejected(
+        await f.exchange(tokenRequest(assertion, { authorization: null, form })),
+        'invalid_grant',
+        400,
+        /jti replayed/,
+      );
+      expectIssued(await exchangeWith(form));
+    });
+
     it('rejects a missing or wrong client_assertion_type', async () => {
       const form = await jwtForm();
       expectRejected(await exchangeWith({ ...form, client_assertion_type: 'urn:other' }), 'invalid_client', 401);
     });
   });
 });
+
+/** A private_key_jwt assertion with an RFC 7797 unencoded payload, validly signed by the keyed client's key. */
+async function unencodedClientAssertion(f: Fixture): Promise<string> {
+  const now = f.clock.now();
+  const claims = { iss: CLIENTS.jwt, sub: CLIENTS.jwt, aud: ISSUER, jti: `b64-${now}`, iat: now, exp: now + 60 };
+  const header = Buffer.from(JSON.stringify({ alg: 'ES256', kid: 'client-key-1', b64: false, crit: ['b64'] })).toString(
+    'base64url',
+  );
+  // The payload travels as it is (RFC 7797 §3); base64url text, so that it still looks like a compact JWS.
+  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  const signature = sign('sha256', Buffer.from(`${header}.${payload}`), {
+    key: KeyObject.from(f.clientKey),
+    dsaEncoding: 'ieee-p1363',
+  });
+  return `${header}.${payload}.${signature.toString('base64url')}`;
+}

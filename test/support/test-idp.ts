@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   type CryptoKey,
   exportJWK,
+  FlattenedSign,
   generateKeyPair,
   type JSONWebKeySet,
   type JWK,
@@ -73,6 +74,19 @@ export class TestIdp {
     const claims = withOverrides(this.defaults(), options.claims);
     const header = withOverrides({ alg: this.alg, typ: 'oauth-id-jag+jwt', kid: this.kid }, options.header);
     return new SignJWT(claims as JWTPayload).setProtectedHeader(header as { alg: string }).sign(this.privateKey);
+  }
+
+  /**
+   * A validly signed RFC 7797 unencoded-payload JWS (`b64: false`) whose payload is the base64url text of valid claims:
+   * an unverified base64url read finds those claims, while what was signed is the text itself.
+   */
+  async mintUnencoded(): Promise<string> {
+    const text = b64json(this.defaults());
+    const jws = await new FlattenedSign(new TextEncoder().encode(text))
+      .setProtectedHeader({ alg: this.alg, typ: 'oauth-id-jag+jwt', kid: this.kid, b64: false, crit: ['b64'] })
+      .sign(this.privateKey);
+    // jose leaves the payload out of an unencoded JWS (detached); it travels as it is.
+    return `${jws.protected}.${text}.${jws.signature}`;
   }
 }
 
