@@ -17,7 +17,9 @@ import {
   DEFAULT_ASSERTION_ALGORITHMS,
   DEFAULT_MAX_ASSERTION_LIFETIME_SECONDS,
   type IssuerTrust,
+  isStorableIdentifier,
   JWT_BEARER_GRANT_TYPE,
+  MAX_ISSUER_BYTES,
   type Resource,
   type Tenant,
 } from '../core/model';
@@ -37,8 +39,6 @@ export interface SchemaOptions {
 
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const CLIENT_ID_PATTERN = /^[\x21-\x7E]{1,256}$/;
-/** Comfortably inside DynamoDB's key size limits (the issuer is part of two keys). */
-export const MAX_ISSUER_LENGTH = 1000;
 export const MAX_ASSERTION_LIFETIME_LIMIT = 3600;
 /** An instant with a time zone, so that `notAfter` means the same everywhere. */
 const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -97,9 +97,12 @@ const scopeList = () =>
 function issuerUrl(options: SchemaOptions) {
   return v.pipe(
     string(),
-    v.maxLength(MAX_ISSUER_LENGTH, `must be at most ${MAX_ISSUER_LENGTH} characters`),
     v.rawCheck(({ dataset, addIssue }) => {
       if (!dataset.typed) return;
+      // The issuer is part of DynamoDB keys, which are bounded in bytes and must be valid UTF-8.
+      if (!isStorableIdentifier(dataset.value, MAX_ISSUER_BYTES)) {
+        return addIssue({ message: `must be at most ${MAX_ISSUER_BYTES} bytes of well-formed text` });
+      }
       const problem = issuerProblem(dataset.value, options.allowHttpLoopback ?? false);
       if (problem) addIssue({ message: withLoopbackHint(problem, options) });
     }),

@@ -96,3 +96,19 @@ export interface Client {
 }
 
 export const ALL_TENANTS = '*';
+
+/**
+ * Bounds for identifiers that become DynamoDB key attributes, in UTF-8 bytes. An issuer is part of a partition key
+ * (at most 2,048 bytes) and, after a tenant id of at most 63 bytes and a separator, of an index sort key (at most
+ * 1,024 bytes).
+ */
+export const MAX_ISSUER_BYTES = 900;
+export const MAX_CLIENT_ID_BYTES = 256;
+
+/**
+ * True for a non-empty, well-formed Unicode string of at most `maxBytes` UTF-8 bytes: what may be used as (part of)
+ * a key. A lone surrogate has no UTF-8 form, so DynamoDB would refuse it (a 500 from unauthenticated input).
+ */
+export function isStorableIdentifier(value: string, maxBytes: number): boolean {
+  return value.length > 0 && value.length <= maxBytes && value.isWellFormed() && Buffer.byteLength(value) <= maxBytes;
+}

@@ -4,9 +4,16 @@ import { toItem } from '../../lambda/adapters/dynamodb/attributes';
 import { entityItem } from '../../lambda/adapters/dynamodb/items';
 import { DynamoRegistry, type DynamoRegistryOptions } from '../../lambda/adapters/dynamodb/registry';
 import type { Change } from '../../lambda/config/plan';
+import { parseRegistryConfig, toTenant } from '../../lambda/config/schema';
 import type { Entity } from '../../lambda/config/state';
 import { TemporarilyUnavailableError } from '../../lambda/core/errors';
-import { type Client, type IssuerTrust, JWT_BEARER_GRANT_TYPE, type Tenant } from '../../lambda/core/model';
+import {
+  type Client,
+  type IssuerTrust,
+  JWT_BEARER_GRANT_TYPE,
+  MAX_ISSUER_BYTES,
+  type Tenant,
+} from '../../lambda/core/model';
 import { hashClientSecret } from '../../lambda/core/secrets';
 import { LocalDynamo } from '../support/dynalite';
 
@@ -125,6 +132,47 @@ describe('DynamoRegistry', () => {
 
   it('answers an absurdly long issuer with no trust, without asking DynamoDB (it would refuse the key)', async () => {
     expect(await registry().trustsForIssuer(`https://x.example/${'a'.repeat(5000)}`)).toEqual([]);
+  });
+
+  it('answers an issuer or client_id that is not well-formed Unicode, or too long in UTF-8 bytes only, without asking DynamoDB', async () => {
+    const sent: string[] = [];
+    const counting = dynamo.client();
+    counting.middlewareStack.add(
+      (next, context) => (args) => {
+        sent.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    try {
+      const r = registry({ client: counting });
+      // A lone surrogate has no UTF-8 form: real DynamoDB answers ValidationException, which would be a 500.
+      expect(await r.trustsForIssuer('https://x.example/\ud800')).toEqual([]);
+      expect(await r.getClient('client-\udfff')).toBeUndefined();
+      // 450 two-byte characters: 900 characters would pass a character count, 1,800 bytes do not fit the index key.
+      expect(await r.trustsForIssuer(`https://x.example/${'é'.repeat(450)}`)).toEqual([]);
+      expect(await r.getClient('é'.repeat(129))).toBeUndefined();
+      expect(sent).toEqual([]);
+      // A well-formed one of the same shape is looked up.
+      expect(await r.trustsForIssuer('https://x.example/é')).toEqual([]);
+      expect(sent).toEqual(['QueryCommand']);
+    } finally {
+      counting.destroy();
+    }
+  });
+
+  it('stores and resolves a registration at the largest sizes the schema allows (tenant id and issuer in one index key)', async () => {
+    const tenantId = `t${'0'.repeat(62)}`;
+    const issuer = `https://x.example/${'é'.repeat((MAX_ISSUER_BYTES - 'https://x.example/'.length) / 2)}`;
+    expect(Buffer.byteLength(issuer)).toBe(MAX_ISSUER_BYTES);
+    const config = parseRegistryConfig({ tenants: [{ id: tenantId, issuers: [{ issuer }] }] });
+    await seed(
+      { kind: 'tenant', value: toTenant(config.tenants[0]!) },
+      { kind: 'issuer', value: trust({ tenantId, issuer }) },
+    );
+    expect(await registry().trustsForIssuer(issuer)).toEqual([
+      expect.objectContaining({ tenant: expect.objectContaining({ id: tenantId }) }),
+    ]);
   });
 
   it('drops a trust whose tenant item is missing (an interrupted removal) and reports it', async () => {

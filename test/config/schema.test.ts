@@ -148,7 +148,17 @@ describe('registry configuration schema', () => {
     [
       'an overlong issuer',
       (f) => (f.tenants[0].issuers[0].issuer = `${OKTA}/${'a'.repeat(1000)}`),
-      'tenants.0.issuers.0.issuer: must be at most 1000',
+      'tenants.0.issuers.0.issuer: must be at most 900 bytes',
+    ],
+    [
+      'an issuer within 900 characters but over 900 bytes in UTF-8 (the index key holds tenant and issuer)',
+      (f) => (f.tenants[0].issuers[0].issuer = `${OKTA}/${'é'.repeat(440)}`),
+      'tenants.0.issuers.0.issuer: must be at most 900 bytes',
+    ],
+    [
+      'an issuer with a lone surrogate',
+      (f) => (f.tenants[0].issuers[0].issuer = `${OKTA}/\ud800`),
+      'tenants.0.issuers.0.issuer: must be at most 900 bytes of well-formed text',
     ],
     [
       'an http jwksUri',

@@ -9,7 +9,6 @@ export {
   writeChanges,
 } from './admin-store';
 export { isTransientStoreError, toStoreError } from './errors';
-export { MAX_CLIENT_ID_LENGTH, MAX_ISSUER_BYTES } from './items';
 export { DynamoRegistry, type DynamoRegistryOptions } from './registry';
 export { DynamoReplayStore, type DynamoReplayStoreOptions } from './replay-store';
 export { createTableInput, TABLE_KEYS } from './table';

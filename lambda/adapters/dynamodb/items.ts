@@ -25,10 +25,6 @@ import { TABLE_KEYS } from './table';
  */
 export const ITEM_PREFIX = { tenant: 'TENANT', issuer: 'ISSUER', client: 'CLIENT', replay: 'REPLAY' } as const;
 
-/** Key attributes are limited to 2048 bytes (partition) and 1024 (sort); issuers are refused well before that. */
-export const MAX_ISSUER_BYTES = 1000;
-export const MAX_CLIENT_ID_LENGTH = 256;
-
 export interface Key {
   readonly pk: string;
   readonly sk: string;

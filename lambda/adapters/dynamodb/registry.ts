@@ -6,7 +6,14 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { TemporarilyUnavailableError } from '../../core/errors';
-import type { Client, RegisteredTrust, Tenant } from '../../core/model';
+import {
+  type Client,
+  isStorableIdentifier,
+  MAX_CLIENT_ID_BYTES,
+  MAX_ISSUER_BYTES,
+  type RegisteredTrust,
+  type Tenant,
+} from '../../core/model';
 import type { Registry } from '../../core/ports';
 import type { Item } from './attributes';
 import { LookupCache } from './cache';
@@ -19,8 +26,6 @@ import {
   describeMalformed,
   issuerPartition,
   keyAttributes,
-  MAX_CLIENT_ID_LENGTH,
-  MAX_ISSUER_BYTES,
   tenantKey,
 } from './items';
 import { TABLE_KEYS } from './table';
@@ -64,13 +69,13 @@ export class DynamoRegistry implements Registry {
   }
 
   trustsForIssuer(issuer: string): Promise<readonly RegisteredTrust[]> {
-    // No registered issuer is this long, and DynamoDB would refuse the key: answer without asking.
-    if (Buffer.byteLength(issuer) > MAX_ISSUER_BYTES) return Promise.resolve([]);
+    // No registered issuer is this long or malformed, and DynamoDB would refuse the key: answer without asking.
+    if (!isStorableIdentifier(issuer, MAX_ISSUER_BYTES)) return Promise.resolve([]);
     return this.trusts.get(issuer, () => this.loadTrusts(issuer));
   }
 
   getClient(clientId: string): Promise<Client | undefined> {
-    if (clientId === '' || clientId.length > MAX_CLIENT_ID_LENGTH) return Promise.resolve(undefined);
+    if (!isStorableIdentifier(clientId, MAX_CLIENT_ID_BYTES)) return Promise.resolve(undefined);
     return this.clients.get(clientId, () => this.loadClient(clientId));
   }
 
