@@ -65,8 +65,10 @@ export interface IdJagAuthorizationServerProps {
   readonly table?: dynamodb.ITable;
   /**
    * The KMS key that signs access tokens (asymmetric, `SIGN_VERIFY`). For an existing key, its key policy must let
-   * this account's IAM policies grant `kms:Sign` and `kms:GetPublicKey`.
-   * @default - a new `ECC_NIST_P256` key whose key policy lets only the token function sign
+   * this account's IAM policies grant `kms:Sign` and `kms:GetPublicKey`. The construct does not change an existing
+   * key's policy, so it cannot guarantee that only the token function signs: whoever that policy (or a grant, or an
+   * IAM policy it delegates to) lets call `kms:Sign` can mint tokens. Give it the statements in docs/signing-keys.md.
+   * @default - a new `ECC_NIST_P256` key whose key policy lets only the token function sign and nobody create grants
    */
   readonly signingKey?: kms.IKey;
   /**
@@ -340,8 +342,8 @@ export class IdJagAuthorizationServer extends Construct {
   }
 
   /**
-   * The key policy lets the account administer the key and read its public key, but not sign: only the token
-   * function's role is named for `kms:Sign` (added in grantTokenFunction), so no other principal can mint tokens.
+   * The account administers the key through IAM, by the explicit actions of KEY_ADMIN_ACTIONS: nothing cryptographic
+   * and no grants. Who signs is settled in grantTokenFunction, which knows the role.
    */
   private createSigningKey(removalPolicy: RemovalPolicy): kms.Key {
     const policy = new iam.PolicyDocument({
@@ -375,14 +377,7 @@ export class IdJagAuthorizationServer extends Construct {
     );
     this.signingKey.grant(role, 'kms:Sign', 'kms:GetPublicKey');
     if (ownKey) {
-      this.signingKey.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'OnlyTheTokenFunctionSigns',
-          principals: [role],
-          actions: ['kms:Sign'],
-          resources: ['*'],
-        }),
-      );
+      for (const statement of onlyRoleSigns(role)) this.signingKey.addToResourcePolicy(statement);
     }
   }
 
@@ -500,23 +495,69 @@ export class IdJagAuthorizationServer extends Construct {
 /** The token path waits on DynamoDB, KMS and an IdP's key set; seeding writes a whole registry. */
 const TIMEOUT_SECONDS: Record<HandlerName, number> = { metadata: 5, jwks: 5, token: 10, seed: 60 };
 
-/** Administration without cryptographic use: everything but Sign, Verify and the data-key operations. */
+/**
+ * What the account's IAM principals may be allowed to do with the signing key: what CloudFormation calls to create,
+ * read, update and delete the key and its alias, and what an operator needs to inspect it, revoke a grant and cancel
+ * a deletion. Explicit actions, no wildcards: `kms:Create*` would include CreateGrant, and a grant can give Sign.
+ * Left out on purpose: every cryptographic operation, CreateGrant, ReplicateKey and UpdatePrimaryRegion (a replica
+ * has a key policy of its own), and key material import. PutKeyPolicy stays, as CloudFormation needs it for every
+ * update; whoever holds it can rewrite this policy, visibly and logged (see SECURITY.md).
+ */
 const KEY_ADMIN_ACTIONS = [
-  'kms:Create*',
-  'kms:Describe*',
-  'kms:Enable*',
-  'kms:List*',
-  'kms:Put*',
-  'kms:Update*',
-  'kms:Revoke*',
-  'kms:Disable*',
-  'kms:Get*',
-  'kms:Delete*',
+  'kms:DescribeKey',
+  'kms:GetKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:ListResourceTags',
+  'kms:PutKeyPolicy',
+  'kms:UpdateKeyDescription',
   'kms:TagResource',
   'kms:UntagResource',
+  'kms:EnableKey',
+  'kms:DisableKey',
   'kms:ScheduleKeyDeletion',
   'kms:CancelKeyDeletion',
+  'kms:CreateAlias',
+  'kms:UpdateAlias',
+  'kms:DeleteAlias',
+  'kms:GetPublicKey',
+  'kms:ListKeyPolicies',
+  'kms:ListGrants',
+  'kms:RevokeGrant',
 ];
+
+/**
+ * Key policy statements that leave `kms:Sign` to `role` alone. The denies are what makes it hold: an explicit deny in
+ * the key policy overrides any allow, from an IAM policy or from a grant, existing or future. The role is matched by
+ * `aws:PrincipalArn`, which for a role session is the role's ARN (not the session's); a request that does not carry
+ * the key is denied too.
+ */
+function onlyRoleSigns(role: iam.IRole): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'TokenFunctionSigns',
+      principals: [role],
+      actions: ['kms:Sign'],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'NobodyElseSigns',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:Sign'],
+      resources: ['*'],
+      conditions: { ArnNotEquals: { 'aws:PrincipalArn': role.roleArn } },
+    }),
+    // Nothing needs a grant on this key (Lambda and CloudFormation use none); without grants, the key policy alone
+    // says who may use the key.
+    new iam.PolicyStatement({
+      sid: 'NobodyCreatesGrants',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+    }),
+  ];
+}
 
 /** Access log fields: who called what and how it ended; no headers, so never a credential. */
 const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
