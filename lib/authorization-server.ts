@@ -10,6 +10,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ITEM_PREFIX } from '../lambda/adapters/dynamodb/items';
 import { TABLE_KEYS } from '../lambda/adapters/dynamodb/table';
 import { ConfigError, endpointsOf, resolveServerConfig } from '../lambda/core/config';
 import { type HandlerName, handlerAssetPath } from './assets';
@@ -371,8 +372,17 @@ export class IdJagAuthorizationServer extends Construct {
     // The table itself only: the token path never reads the index (Table.grant would add index/*).
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
         resources: [this.table.tableArn],
+      }),
+    );
+    // It writes only its single-use records: recording one, and releasing it when the request is refused after all.
+    // Both actions always carry the item's key, so ForAllValues never meets an empty set of leading keys here.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        resources: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${ITEM_PREFIX.replay}#*`] } },
       }),
     );
     this.signingKey.grant(role, 'kms:Sign', 'kms:GetPublicKey');

@@ -174,6 +174,7 @@ describe('IdJagAuthorizationServer', () => {
     it('grants the token function exactly its table, key and log actions', () => {
       expect(actionsOf('TokenRole')).toEqual([
         'dynamodb:BatchGetItem',
+        'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:Query',

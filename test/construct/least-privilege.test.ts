@@ -2,6 +2,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { clientKey, issuerPartition, replayKey, tenantKey } from '../../lambda/adapters/dynamodb/items';
 import { IdJagAuthorizationServer, type IdJagAuthorizationServerProps } from '../../lib';
 
 /**
@@ -116,6 +117,17 @@ const ADMINISTRATION = [
   'kms:ListKeyPolicies',
   'kms:ListGrants',
   'kms:RevokeGrant',
+];
+
+/** Every DynamoDB action that changes an item. */
+const DYNAMODB_WRITES = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PartiQLInsert',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
 ];
 
 interface Statement {
@@ -285,5 +297,53 @@ describe('the signing key policy', () => {
     const { app } = synth();
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).not.toThrow();
+  });
+});
+
+describe("the token function's table access", () => {
+  const { template } = synth();
+  const table = { 'Fn::GetAtt': [expect.stringMatching(/^AuthTable/), 'Arn'] };
+  const dynamo = roleStatements(template, 'AuthTokenRole').filter((statement) =>
+    JSON.stringify(statement.Action).includes('dynamodb:'),
+  );
+
+  it('writes (put and delete) only items whose partition key starts with REPLAY#', () => {
+    const writes = dynamo.filter((statement) => actionsOf(statement, DYNAMODB_WRITES).length > 0);
+    expect(writes).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        Resource: table,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REPLAY#*'] } },
+      },
+    ]);
+  });
+
+  it('has no write action without the leading-key condition, and none of the others at all', () => {
+    for (const statement of dynamo) {
+      const writes = actionsOf(statement, DYNAMODB_WRITES);
+      if (writes.length === 0) continue;
+      expect(statement.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REPLAY#*'] } });
+      expect(writes.sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem']);
+    }
+  });
+
+  it('matches the keys of single-use records and no registration key', () => {
+    const pattern = 'REPLAY#*';
+    expect(like(pattern, replayKey('assertion:https://idp.example', 'jti-1').pk)).toBe(true);
+    for (const pk of [tenantKey('acme').pk, clientKey('claude').pk, issuerPartition('https://idp.example')]) {
+      expect(like(pattern, pk)).toBe(false);
+    }
+  });
+
+  it('reads (GetItem, BatchGetItem, Query) the table itself, not its index, without conditions', () => {
+    const reads = dynamo.filter((statement) => actionsOf(statement, DYNAMODB_WRITES).length === 0);
+    expect(reads).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+        Resource: table,
+      },
+    ]);
   });
 });
