@@ -5,6 +5,8 @@ import {
   type EntityKind,
   type EntityRef,
   entitiesOf,
+  findEntry,
+  type ManagedBy,
   type RegistryState,
   refOf,
   sameRef,
@@ -26,6 +28,8 @@ export type Change =
       readonly fields: readonly string[];
       /** A client that needs a secret: one is generated when the change is written, and shown once. */
       readonly generateSecret?: boolean;
+      /** The mark the written item carries (absent: none); an edit keeps the stored one. */
+      readonly managedBy?: ManagedBy;
     }
   | { readonly action: 'delete'; readonly ref: EntityRef; readonly previousVersion?: number };
 
@@ -40,6 +44,12 @@ export interface Plan {
 export interface PlanOptions {
   /** Remove registrations that the file does not declare. */
   readonly prune?: boolean;
+  /**
+   * Who declares the file (the construct's seed): every registration it declares is marked so, a missing mark being a
+   * change, and a registration that carries the mark but is no longer declared loses it (it is kept, unless pruning).
+   * Without it (`id-jag-admin apply`), stored marks are kept as they are and never make a change.
+   */
+  readonly managedBy?: ManagedBy;
 }
 
 /**
@@ -48,21 +58,30 @@ export interface PlanOptions {
  */
 export function planApply(current: RegistryState, config: RegistryConfig, options: PlanOptions = {}): Plan {
   const declared = declaredEntities(current, config);
-  const upserts = declared.flatMap((desired) => upsertFor(current, desired));
+  const upserts = declared.flatMap((desired) => upsertFor(current, desired, options.managedBy));
   const declaredRefs = declared.map((desired) => refOf(desired.entity));
+  const isDeclared = (ref: EntityRef) => declaredRefs.some((declaredRef) => sameRef(declaredRef, ref));
   const undeclared = [
     ...entitiesOf(current).map(({ entity, version }) => ({ ref: refOf(entity), version })),
     ...current.malformed.map((entry) => ({ ref: entry.ref, version: entry.version })),
-  ].filter(({ ref }) => !declaredRefs.some((declaredRef) => sameRef(declaredRef, ref)));
+  ].filter(({ ref }) => !isDeclared(ref));
   const deletes: Change[] = options.prune
     ? undeclared.map(({ ref, version }) => ({ action: 'delete', ref, previousVersion: version }))
     : [];
-  const changes = orderChanges([...upserts, ...deletes]);
+  const releases = options.managedBy && !options.prune ? released(current, options.managedBy, isDeclared) : [];
+  const changes = orderChanges([...upserts, ...releases, ...deletes]);
   return {
     changes,
     kept: options.prune ? [] : undeclared.map(({ ref }) => ref),
     problems: newProblems(current, changes),
   };
+}
+
+/** Registrations that carry the owner's mark but are no longer declared: kept, without the mark. */
+function released(current: RegistryState, owner: ManagedBy, isDeclared: (ref: EntityRef) => boolean): Change[] {
+  return entitiesOf(current)
+    .filter(({ entity, managedBy }) => managedBy === owner && !isDeclared(refOf(entity)))
+    .map(({ entity, version }) => ({ action: 'update', entity, previousVersion: version, fields: ['managedBy'] }));
 }
 
 interface Declared {
@@ -97,30 +116,26 @@ function declaredClient(current: RegistryState, config: ClientConfig): Declared 
   return { entity: { kind: 'client', value: client }, generateSecret: true };
 }
 
-function upsertFor(current: RegistryState, desired: Declared): Change[] {
-  const ref = refOf(desired.entity);
-  const existing = entitiesOf(current).find(({ entity }) => sameRef(refOf(entity), ref));
-  const malformed = current.malformed.find((entry) => sameRef(entry.ref, ref));
-  const extra = desired.generateSecret ? { generateSecret: true } : {};
-  if (existing) {
-    const fields = changedFields(existing.entity.value, desired.entity.value);
-    if (desired.generateSecret && !fields.includes('secrets')) fields.push('secrets');
-    if (fields.length === 0) return [];
-    return [{ action: 'update', entity: desired.entity, previousVersion: existing.version, fields, ...extra }];
-  }
-  if (malformed) {
+function upsertFor(current: RegistryState, desired: Declared, owner: ManagedBy | undefined): Change[] {
+  const stored = findEntry(current, refOf(desired.entity));
+  // The seed marks what it declares; `apply` keeps the stored mark.
+  const managedBy = owner ?? stored?.managedBy;
+  const extra = {
+    ...(desired.generateSecret ? { generateSecret: true } : {}),
+    ...(managedBy ? { managedBy } : {}),
+  };
+  if (!stored) return [{ action: 'create', entity: desired.entity, fields: [], ...extra }];
+  if (!stored.entity) {
     // The stored item is unreadable: the file's version replaces it.
     return [
-      {
-        action: 'update',
-        entity: desired.entity,
-        previousVersion: malformed.version,
-        fields: ['(malformed)'],
-        ...extra,
-      },
+      { action: 'update', entity: desired.entity, previousVersion: stored.version, fields: ['(malformed)'], ...extra },
     ];
   }
-  return [{ action: 'create', entity: desired.entity, fields: [], ...extra }];
+  const fields = changedFields(stored.entity.value, desired.entity.value);
+  if (desired.generateSecret && !fields.includes('secrets')) fields.push('secrets');
+  if (managedBy !== stored.managedBy) fields.push('managedBy');
+  if (fields.length === 0) return [];
+  return [{ action: 'update', entity: desired.entity, previousVersion: stored.version, fields, ...extra }];
 }
 
 /** Top-level fields whose values differ (compared as canonical JSON, so key order does not matter). */

@@ -18,17 +18,26 @@ export type Entity =
 
 export type EntityKind = Entity['kind'];
 
+/**
+ * Who declares a registration, when it is not the admin CLI: `construct` for the construct's `registry` prop, whose
+ * seed restores what it declares each time it runs. The admin CLI warns before changing such a registration.
+ */
+export type ManagedBy = 'construct';
+
 /** A registration as stored, with the version its next conditional write must match. */
 export interface Stored<T> {
   readonly value: T;
   /** Absent for items written without one (by hand, for example). */
   readonly version?: number;
+  /** Absent for registrations that only the admin CLI manages. */
+  readonly managedBy?: ManagedBy;
 }
 
 /** A stored item that failed validation: it is treated as absent by the server, and shown to the operator. */
 export interface MalformedEntry {
   readonly ref: EntityRef;
   readonly version?: number;
+  readonly managedBy?: ManagedBy;
   readonly problem: string;
 }
 
@@ -68,21 +77,28 @@ export function sameRef(a: EntityRef, b: EntityRef): boolean {
   return describeRef(a) === describeRef(b);
 }
 
-/** Every registration in the state, as entities with their stored versions. */
-export function entitiesOf(state: RegistryState): { entity: Entity; version?: number }[] {
+/** A stored registration with what its next write needs: the version to match, and the mark to keep. */
+export interface StoredEntity {
+  readonly entity: Entity;
+  readonly version?: number;
+  readonly managedBy?: ManagedBy;
+}
+
+/** Every registration in the state, as entities with their stored versions and marks. */
+export function entitiesOf(state: RegistryState): StoredEntity[] {
   return [
-    ...state.tenants.map(({ value, version }) => ({ entity: { kind: 'tenant', value } as Entity, version })),
-    ...state.trusts.map(({ value, version }) => ({ entity: { kind: 'issuer', value } as Entity, version })),
-    ...state.clients.map(({ value, version }) => ({ entity: { kind: 'client', value } as Entity, version })),
+    ...state.tenants.map(({ value, ...stored }) => ({ entity: { kind: 'tenant', value } as Entity, ...stored })),
+    ...state.trusts.map(({ value, ...stored }) => ({ entity: { kind: 'issuer', value } as Entity, ...stored })),
+    ...state.clients.map(({ value, ...stored }) => ({ entity: { kind: 'client', value } as Entity, ...stored })),
   ];
 }
 
 /** Finds a registration (well-formed or not) by reference. */
-export function findEntry(state: RegistryState, ref: EntityRef): { entity?: Entity; version?: number } | undefined {
+export function findEntry(state: RegistryState, ref: EntityRef): Partial<StoredEntity> | undefined {
   const found = entitiesOf(state).find(({ entity }) => sameRef(refOf(entity), ref));
   if (found) return found;
   const malformed = state.malformed.find((entry) => sameRef(entry.ref, ref));
-  return malformed ? { version: malformed.version } : undefined;
+  return malformed ? { version: malformed.version, managedBy: malformed.managedBy } : undefined;
 }
 
 /** The state after writing or removing registrations: used to check a change before it is made. */

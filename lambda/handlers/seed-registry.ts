@@ -19,8 +19,14 @@ export interface SeedProperties {
 
 /**
  * Makes the table match the registrations declared in the construct's props: the same plan-and-write as
- * `id-jag-admin apply`. Deleting the custom resource leaves the registrations in place (they are data).
- * Generated secrets could never be shown from here, so every secret client must come with its `secretHash`.
+ * `id-jag-admin apply`. CloudFormation calls it on Create and when the properties (the registry, pruning) change,
+ * never on a deployment that leaves them as they are.
+ *
+ * The seed owns what it declares: it marks each declared registration `managedBy: construct` (so that the admin CLI
+ * warns before changing one), and each run restores them as declared, undoing changes made with the CLI since. What it
+ * no longer declares loses the mark and stays, unless `Prune`. Deleting the custom resource leaves the registrations,
+ * and their marks, in place (they are data). Generated secrets could never be shown from here, so every secret client
+ * must come with its `secretHash`.
  */
 export async function seedRegistry(
   event: CloudFormationCustomResourceEvent,
@@ -37,7 +43,7 @@ export async function seedRegistry(
     if (secretless.length > 0) {
       throw new Error(`clients ${secretless.map((c) => c.clientId).join(', ')} need a secretHash when seeded`);
     }
-    const result = await applyConfig(table, config, { prune: properties.Prune === 'true' });
+    const result = await applyConfig(table, config, { prune: properties.Prune === 'true', managedBy: 'construct' });
     for (const change of result.applied) logger.info('registry change', { change: describeChange(change) });
     if (result.error) throw result.error;
     return { status: 'SUCCESS', changes: result.applied.length };

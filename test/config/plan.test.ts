@@ -102,6 +102,49 @@ describe('planApply', () => {
     expect(pruned.kept).toEqual([]);
   });
 
+  it("with managedBy (the construct's seed), marks what it declares and lets go of marked items it no longer declares", () => {
+    const state = stateOf(
+      { ...FILE, clients: [...FILE.clients, { clientId: 'dropped', authMethod: 'none' }] },
+      { claude: [{ hash: OLD_HASH }] },
+    );
+    const marked: RegistryState = {
+      ...state,
+      clients: state.clients.map((client) =>
+        client.value.clientId === 'dropped' ? { ...client, managedBy: 'construct' } : client,
+      ),
+    };
+    const plan = planApply(marked, parseRegistryConfig(FILE), { managedBy: 'construct' });
+    expect(lines(plan.changes)).toEqual([
+      '~ tenant acme: managedBy',
+      `~ issuer ${OKTA} for tenant acme: managedBy`,
+      '~ client claude: managedBy',
+      '~ client hashed: managedBy',
+      '~ client dropped: managedBy',
+    ]);
+    expect(plan.changes.map((change) => (change.action === 'delete' ? 'delete' : change.managedBy))).toEqual([
+      'construct',
+      'construct',
+      'construct',
+      'construct',
+      undefined,
+    ]);
+    expect(plan.kept).toEqual([{ kind: 'client', clientId: 'dropped' }]);
+  });
+
+  it('without managedBy (id-jag-admin apply), keeps stored marks on what it updates and never changes a mark', () => {
+    const state = stateOf(FILE, { claude: [{ hash: OLD_HASH }] });
+    const marked: RegistryState = {
+      ...state,
+      tenants: state.tenants.map((tenant) => ({ ...tenant, managedBy: 'construct' })),
+    };
+    expect(planApply(marked, parseRegistryConfig(FILE)).changes).toEqual([]);
+    const renamed = structuredClone(FILE);
+    Object.assign(renamed.tenants[0]!, { displayName: 'Acme' });
+    expect(planApply(marked, parseRegistryConfig(renamed)).changes).toEqual([
+      expect.objectContaining({ action: 'update', fields: ['displayName'], managedBy: 'construct' }),
+    ]);
+  });
+
   it('reports only problems the change would introduce', () => {
     const state = stateOf({ tenants: [{ id: 'a', issuers: [{ issuer: OKTA }] }] });
     const plan = planApply(state, parseRegistryConfig({ tenants: [{ id: 'b', issuers: [{ issuer: OKTA }] }] }));

@@ -1,5 +1,8 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { RegistryTable } from '../../lambda/adapters/dynamodb/admin-store';
+import { clientKey, type Key, keyAttributes, tenantKey, trustKey } from '../../lambda/adapters/dynamodb/items';
+import { main } from '../../lambda/admin/main';
 import { hashClientSecret } from '../../lambda/core/secrets';
 import { createLogger } from '../../lambda/handlers/logger';
 import { respond, seedRegistry } from '../../lambda/handlers/seed-registry';
@@ -113,5 +116,84 @@ describe('registry seeding', () => {
     } finally {
       await cloudFormation.close();
     }
+  });
+
+  /** The seed owns what it declares: it marks it, restores it whenever it runs, and lets go of what it drops. */
+  describe('ownership of what it declares', () => {
+    let tableName: string;
+    let owned: RegistryTable;
+    beforeEach(async () => {
+      tableName = await dynamo.createTable();
+      owned = new RegistryTable({ client: dynamo.client(), tableName });
+    });
+
+    const seed = async (type: 'Create' | 'Update', tenants: string[]) => {
+      const outcome = await seedRegistry(event(type, { Registry: registry(tenants) }), owned, logger);
+      expect(outcome.status).toBe('SUCCESS');
+      return outcome;
+    };
+    const managedBy = async (key: Key) => {
+      const { Item } = await dynamo
+        .client()
+        .send(new GetItemCommand({ TableName: tableName, Key: keyAttributes(key), ConsistentRead: true }));
+      return Item?.managedBy?.S;
+    };
+    const cli = async (...args: string[]) => {
+      let stderr = '';
+      const code = await main([...args, '--endpoint', dynamo.endpoint, '--table', tableName], {
+        stdout: { write: () => true },
+        stderr: { write: (text: string) => (stderr += text) },
+        env: {},
+      });
+      return { code, stderr };
+    };
+
+    it('marks every registration it writes as declared by the construct', async () => {
+      await seed('Create', ['acme']);
+      expect(await managedBy(tenantKey('acme'))).toBe('construct');
+      expect(await managedBy(trustKey('acme', 'https://acme.idp.example'))).toBe('construct');
+      expect(await managedBy(clientKey('claude'))).toBe('construct');
+    });
+
+    it('restores what it declares whenever it runs, undoing a CLI disable and a CLI secret rotation', async () => {
+      await seed('Create', ['acme']);
+      expect((await cli('clients', 'update', 'claude', '--disable')).code).toBe(0);
+      expect((await cli('clients', 'rotate-secret', 'claude')).code).toBe(0);
+      expect((await cli('tenants', 'update', 'acme', '--disable')).code).toBe(0);
+
+      expect((await seed('Update', ['acme'])).changes).toBe(2);
+      const state = await owned.loadState();
+      expect(state.tenants.map(({ value }) => value)).toEqual([{ id: 'acme', enabled: true }]);
+      expect(state.clients.map(({ value }) => [value.enabled, value.secrets])).toEqual([
+        [true, [{ hash: SECRET_HASH }]],
+      ]);
+      expect(await managedBy(clientKey('claude'))).toBe('construct');
+    });
+
+    it('leaves registrations created with the CLI alone, unmarked', async () => {
+      await seed('Create', ['acme']);
+      expect((await cli('clients', 'add', 'other', '--auth-method', 'none', '--disabled')).code).toBe(0);
+      expect((await seed('Update', ['acme'])).changes).toBe(0);
+      expect((await owned.loadState()).clients.find(({ value }) => value.clientId === 'other')?.value.enabled).toBe(
+        false,
+      );
+      expect(await managedBy(clientKey('other'))).toBeUndefined();
+    });
+
+    it('marks a registration created with the CLI once the registry declares it', async () => {
+      expect((await cli('tenants', 'add', 'acme')).code).toBe(0);
+      await seed('Create', ['acme']);
+      expect(await managedBy(tenantKey('acme'))).toBe('construct');
+    });
+
+    it('lets go of a registration it no longer declares: it stays, unmarked, and the CLI no longer warns', async () => {
+      await seed('Create', ['acme', 'globex']);
+      await seed('Update', ['acme']);
+      expect((await owned.loadState()).tenants.map(({ value }) => value.id).sort()).toEqual(['acme', 'globex']);
+      expect(await managedBy(tenantKey('globex'))).toBeUndefined();
+      expect(await managedBy(trustKey('globex', 'https://globex.idp.example'))).toBeUndefined();
+      expect(await managedBy(tenantKey('acme'))).toBe('construct');
+      expect(await cli('tenants', 'update', 'globex', '--disable')).toEqual({ code: 0, stderr: '' });
+    });
   });
 });

@@ -8,7 +8,7 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type Change, planApply, refOfChange } from '../../config/plan';
+import { type Change, type PlanOptions, planApply, refOfChange } from '../../config/plan';
 import type { RegistryConfig } from '../../config/schema';
 import {
   describeRef,
@@ -24,7 +24,16 @@ import type { Client, IssuerTrust, Tenant } from '../../core/model';
 import { generateClientSecret, hashClientSecret } from '../../core/secrets';
 import type { Item } from './attributes';
 import { isConditionalCheckFailed } from './errors';
-import { decodeEntity, describeMalformed, entityItem, indexPartition, keyAttributes, keyOf, refOfKey } from './items';
+import {
+  decodeEntity,
+  describeMalformed,
+  entityItem,
+  indexPartition,
+  keyAttributes,
+  keyOf,
+  managedByOf,
+  refOfKey,
+} from './items';
 import { createTableInput, TABLE_KEYS } from './table';
 
 export interface RegistryTableOptions {
@@ -97,7 +106,8 @@ export class RegistryTable {
         await this.options.client.send(new DeleteItemCommand({ ...common, Key: keyAttributes(keyOf(ref)) }));
       } else {
         const version = change.action === 'create' ? 1 : (change.previousVersion ?? 0) + 1;
-        await this.options.client.send(new PutItemCommand({ ...common, Item: entityItem(change.entity, version) }));
+        const item = entityItem(change.entity, version, change.managedBy);
+        await this.options.client.send(new PutItemCommand({ ...common, Item: item }));
       }
     } catch (error) {
       if (isConditionalCheckFailed(error)) throw new ConcurrentChangeError(ref);
@@ -165,8 +175,9 @@ export function stateOf(items: readonly Item[]): RegistryState {
   for (const item of items) {
     const decoded = decodeEntity(item);
     const ref = refOfKey(keyOfItem(item));
+    const managedBy = managedByOf(item);
     if (!decoded) {
-      if (ref) malformed.push({ ref, problem: describeMalformed(item, 'unknown item type') });
+      if (ref) malformed.push({ ref, managedBy, problem: describeMalformed(item, 'unknown item type') });
       continue;
     }
     if (!decoded.ok) {
@@ -175,15 +186,16 @@ export function stateOf(items: readonly Item[]): RegistryState {
         malformed.push({
           ref,
           version: Number.isInteger(version) ? version : undefined,
+          managedBy,
           problem: describeMalformed(item, decoded.problem),
         });
       }
       continue;
     }
     const { value: entity, version } = decoded;
-    if (entity.kind === 'tenant') tenants.push({ value: entity.value, version });
-    if (entity.kind === 'issuer') trusts.push({ value: entity.value, version });
-    if (entity.kind === 'client') clients.push({ value: entity.value, version });
+    if (entity.kind === 'tenant') tenants.push({ value: entity.value, version, managedBy });
+    if (entity.kind === 'issuer') trusts.push({ value: entity.value, version, managedBy });
+    if (entity.kind === 'client') clients.push({ value: entity.value, version, managedBy });
   }
   return { tenants, trusts, clients, malformed };
 }
@@ -251,12 +263,12 @@ export async function writeChanges(
 
 /**
  * Makes the table match a configuration (the local server's and the construct's seeding): plans, refuses a plan that
- * would break a rule across registrations, and writes.
+ * would break a rule across registrations, and writes. The construct's seed passes `managedBy: 'construct'`.
  */
 export async function applyConfig(
   table: RegistryTable,
   config: RegistryConfig,
-  options: { readonly prune?: boolean } = {},
+  options: PlanOptions = {},
 ): Promise<ApplyResult & { readonly plan: ReturnType<typeof planApply> }> {
   const state = await table.loadState(declaredRefs(config));
   const plan = planApply(state, config, options);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
-import { type Entity, type EntityRef, refOf } from '../../config/state';
+import { type Entity, type EntityRef, type ManagedBy, refOf } from '../../config/state';
 import {
   ASYMMETRIC_ALGORITHMS,
   CLIENT_AUTH_METHODS,
@@ -100,8 +100,11 @@ export function indexPartition(kind: Entity['kind']): string {
 
 // ---- writing ----
 
-/** The full item for a registration; `version` increases with every write (optimistic concurrency for admin tools). */
-export function entityItem(entity: Entity, version: number): Item {
+/**
+ * The full item for a registration; `version` increases with every write (optimistic concurrency for admin tools).
+ * `managedBy` marks a registration declared in the construct's `registry` prop; the server never reads it.
+ */
+export function entityItem(entity: Entity, version: number, managedBy?: ManagedBy): Item {
   const ref = refOf(entity);
   const key = keyOf(ref);
   return toItem({
@@ -111,6 +114,7 @@ export function entityItem(entity: Entity, version: number): Item {
     type: entity.kind,
     ...fieldsOf(entity),
     version,
+    managedBy,
   });
 }
 
@@ -253,6 +257,15 @@ export function decodeClient(item: Item): Decoded<Client> {
       enabled,
     }),
   };
+}
+
+/**
+ * The mark of a registration declared in the construct's `registry` prop. Read apart from the item schemas, which
+ * accept it as an extra attribute: it is advice for the admin tools, so an odd value is no mark rather than a
+ * malformed item the server would refuse.
+ */
+export function managedByOf(item: Item): ManagedBy | undefined {
+  return item.managedBy?.S === 'construct' ? 'construct' : undefined;
 }
 
 /** Decodes any configuration item by its `type`; replay records and unknown types are `undefined`. */
