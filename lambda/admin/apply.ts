@@ -5,7 +5,7 @@ import { parseRegistryConfigText } from '../config/schema';
 import { describeRef } from '../config/state';
 import type { CommandContext, CommandSpec } from './command';
 import { EXIT, UsageError } from './io';
-import { printSecrets, secretsDocument } from './write';
+import { printSecrets, secretsDocument, warnDeclared } from './write';
 
 export const apply: CommandSpec = {
   name: 'apply',
@@ -15,7 +15,9 @@ export const apply: CommandSpec = {
     'Example: id-jag-admin apply -f registry.json --dry-run\n' +
     'Creates and updates what the file declares; with --prune also removes what it does not. Prints the plan.\n' +
     'Clients without a secretHash get a generated secret when they are created (printed once) and keep it after.\n' +
-    'Running it again with the same file changes nothing; if it was interrupted, running it again finishes.',
+    'Running it again with the same file changes nothing; if it was interrupted, running it again finishes.\n' +
+    "Changing or removing a registration declared in the construct's registry prop prints a warning: the next\n" +
+    'deployment that changes the registry restores it.',
   options: {
     file: { type: 'string', short: 'f', value: 'file.json', description: 'the configuration file (required)' },
     prune: { type: 'boolean', description: 'remove tenants, issuers and clients that the file does not declare' },
@@ -34,12 +36,13 @@ export const apply: CommandSpec = {
     if (plan.problems.length > 0) {
       throw new UsageError(`refusing to apply ${path}:\n  ${plan.problems.join('\n  ')}`);
     }
+    const warnings = warnDeclared(context, state, plan.changes);
     if (context.dryRun || plan.changes.length === 0) {
-      printPlan(context, plan, plan.changes);
+      printPlan(context, plan, plan.changes, [], warnings);
       return EXIT.ok;
     }
     const result = await writeChanges(context.table(), plan.changes);
-    printPlan(context, plan, result.applied, result.secrets);
+    printPlan(context, plan, result.applied, result.secrets, warnings);
     if (result.error !== undefined) {
       context.out.error(
         `stopped after ${result.applied.length} of ${plan.changes.length} changes; run apply again to finish`,
@@ -62,12 +65,13 @@ function printPlan(
   context: CommandContext,
   plan: Plan,
   changes: readonly Change[],
-  secrets: Parameters<typeof secretsDocument>[0] = [],
+  secrets: Parameters<typeof secretsDocument>[0],
+  warnings: ReturnType<typeof warnDeclared>,
 ): void {
   const { out } = context;
   const kept = plan.kept.map(describeRef);
   out.result(
-    { dryRun: context.dryRun, changes: changes.map(describeChange), kept, ...secretsDocument(secrets) },
+    { dryRun: context.dryRun, changes: changes.map(describeChange), kept, ...secretsDocument(secrets), ...warnings },
     () => {
       if (changes.length === 0) out.line('no changes');
       for (const change of changes) out.line(describeChange(change));

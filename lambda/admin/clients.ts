@@ -5,7 +5,7 @@ import { ALL_TENANTS, type Client } from '../core/model';
 import { type CommandContext, type CommandSpec, list, type OptionSpecs, withEdits, withFlagNames } from './command';
 import { EXIT, table, UsageError } from './io';
 import { numberOrText, requireClient, requireTenant } from './lookups';
-import { commit, commitUpdate } from './write';
+import { commit, commitUpdate, updateOf } from './write';
 
 /** Longest time an old secret may stay valid after a rotation. */
 export const MAX_GRACE_SECONDS = 30 * 24 * 3600;
@@ -253,13 +253,7 @@ const rotateSecret: CommandSpec = {
         : [];
     const client = { ...current, secrets: kept };
     return commit(context, state, [
-      {
-        action: 'update',
-        entity: { kind: 'client', value: client },
-        previousVersion: findEntry(state, ref)?.version,
-        fields: ['secrets'],
-        generateSecret: true,
-      },
+      updateOf(state, { kind: 'client', value: client }, ['secrets'], { generateSecret: true }),
     ]);
   },
 };

@@ -1,12 +1,13 @@
 import { type GeneratedSecret, writeChanges } from '../adapters/dynamodb/admin-store';
-import { type Change, changedFields, describeChange, newProblems } from '../config/plan';
-import { type Entity, findEntry, type RegistryState, refOf } from '../config/state';
+import { type Change, changedFields, describeChange, newProblems, refOfChange } from '../config/plan';
+import { describeRef, type Entity, type EntityRef, findEntry, type RegistryState, refOf } from '../config/state';
 import type { CommandContext } from './command';
 import { EXIT, UsageError } from './io';
 
 /**
- * The end of every write command: refuse changes that would break a rule across registrations, print the plan, then
- * (unless `--dry-run`) write in order and show any generated secret, once.
+ * The end of every write command: refuse changes that would break a rule across registrations, warn about changes to
+ * registrations the construct declares, print the plan, then (unless `--dry-run`) write in order and show any
+ * generated secret, once.
  */
 export async function commit(
   context: CommandContext,
@@ -17,15 +18,16 @@ export async function commit(
   const problems = newProblems(state, changes);
   if (problems.length > 0) throw new UsageError(`${refusal}: ${problems.join('; ')}`);
   const { out } = context;
+  const warnings = warnDeclared(context, state, changes);
   if (context.dryRun) {
-    out.result({ dryRun: true, changes: changes.map(describeChange) }, () => {
+    out.result({ dryRun: true, changes: changes.map(describeChange), ...warnings }, () => {
       for (const change of changes) out.line(describeChange(change));
       out.line('dry run: nothing was written');
     });
     return EXIT.ok;
   }
   const result = await writeChanges(context.table(), changes);
-  out.result({ changes: result.applied.map(describeChange), ...secretsDocument(result.secrets) }, () => {
+  out.result({ changes: result.applied.map(describeChange), ...secretsDocument(result.secrets), ...warnings }, () => {
     for (const change of result.applied) out.line(describeChange(change));
     printSecrets(context, result.secrets);
   });
@@ -34,6 +36,31 @@ export async function commit(
     throw result.error;
   }
   return EXIT.ok;
+}
+
+/**
+ * Warns on stderr about each change to a registration declared in the construct's `registry` prop, and returns the
+ * warnings for the JSON document. The change is still made: an operator cutting off a compromised client must not be
+ * blocked, only told that the next seed run undoes it unless the code changes too.
+ */
+export function warnDeclared(
+  context: CommandContext,
+  state: RegistryState,
+  changes: readonly Change[],
+): { warnings?: string[] } {
+  const warnings = changes
+    .map(refOfChange)
+    .filter((ref) => findEntry(state, ref)?.managedBy === 'construct')
+    .map(declaredWarning);
+  for (const warning of warnings) context.out.warn(warning);
+  return warnings.length > 0 ? { warnings } : {};
+}
+
+export function declaredWarning(ref: EntityRef): string {
+  return (
+    `${describeRef(ref)} is declared in the construct's registry prop; ` +
+    'the next deployment that changes the registry will restore it; change it in code'
+  );
 }
 
 export function secretsDocument(secrets: readonly GeneratedSecret[]): { secrets?: GeneratedSecret[] } {
@@ -62,6 +89,23 @@ export async function commitUpdate(
     context.out.result({ changes: [] }, () => context.out.line('no changes'));
     return EXIT.ok;
   }
+  return commit(context, state, [updateOf(state, entity, fields)]);
+}
+
+/** An update of a stored registration: conditional on the version that was read, and keeping its mark. */
+export function updateOf(
+  state: RegistryState,
+  entity: Entity,
+  fields: readonly string[],
+  options: { readonly generateSecret?: boolean } = {},
+): Change {
   const stored = findEntry(state, refOf(entity));
-  return commit(context, state, [{ action: 'update', entity, previousVersion: stored?.version, fields }]);
+  return {
+    action: 'update',
+    entity,
+    previousVersion: stored?.version,
+    fields,
+    ...(stored?.managedBy ? { managedBy: stored.managedBy } : {}),
+    ...options,
+  };
 }

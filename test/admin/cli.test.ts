@@ -2,10 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { RegistryTable } from '../../lambda/adapters/dynamodb/admin-store';
 import { DynamoRegistry } from '../../lambda/adapters/dynamodb/registry';
 import { main } from '../../lambda/admin/main';
-import { isSecretHash, verifyClientSecret } from '../../lambda/core/secrets';
+import { hashClientSecret, isSecretHash, verifyClientSecret } from '../../lambda/core/secrets';
+import { createLogger } from '../../lambda/handlers/logger';
+import { seedRegistry } from '../../lambda/handlers/seed-registry';
 import { LocalDynamo } from '../support/dynalite';
 
 const NOW = 1_800_000_000;
@@ -300,6 +303,116 @@ describe('id-jag-admin', () => {
       });
       expect((await cli('clients', 'rotate-secret', 'claude', '--grace', 'soon')).stderr).toContain(
         '--grace: must be a whole number of seconds',
+      );
+    });
+  });
+
+  describe("registrations declared in the construct's registry prop", () => {
+    const SEEDED_SECRET = 'd'.repeat(43);
+    const SEEDED = {
+      tenants: [{ id: 'acme', issuers: [{ issuer: OKTA }] }],
+      clients: [{ clientId: 'claude', authMethod: 'client_secret_basic', secretHash: hashClientSecret(SEEDED_SECRET) }],
+    };
+    const declared = (name: string) =>
+      `${name} is declared in the construct's registry prop; the next deployment that changes the registry will ` +
+      'restore it; change it in code';
+
+    /** What the construct's custom resource does on Create: the seed handler itself, on this test's table. */
+    beforeEach(async () => {
+      const event = {
+        RequestType: 'Create',
+        ResourceProperties: { ServiceToken: 'seed', Registry: JSON.stringify(SEEDED) },
+      } as unknown as CloudFormationCustomResourceEvent;
+      const logger = createLogger({ service: 'seed', write: () => undefined });
+      const outcome = await seedRegistry(event, new RegistryTable({ client, tableName }), logger);
+      expect(outcome.status).toBe('SUCCESS');
+    });
+
+    it('warns on stderr and in --json when it disables a seeded client, and still disables it', async () => {
+      const disabled = await cli('clients', 'update', 'claude', '--disable', '--json');
+      expect(disabled.code).toBe(0);
+      expect(disabled.stderr).toBe(`warning: ${declared('client claude')}\n`);
+      expect(JSON.parse(disabled.stdout)).toEqual({
+        changes: ['~ client claude: enabled'],
+        warnings: [declared('client claude')],
+      });
+      expect((await registry().getClient('claude'))?.enabled).toBe(false);
+
+      const enabled = await cli('clients', 'update', 'claude', '--enable');
+      expect(enabled).toEqual({
+        code: 0,
+        stdout: '~ client claude: enabled\n',
+        stderr: `warning: ${declared('client claude')}\n`,
+      });
+    });
+
+    it('warns when it rotates the secret of a seeded client, and still rotates it', async () => {
+      const rotated = await cli('clients', 'rotate-secret', 'claude');
+      expect(rotated.code).toBe(0);
+      expect(rotated.stderr).toBe(`warning: ${declared('client claude')}\n`);
+      const secrets = (await registry().getClient('claude'))!.secrets;
+      expect(verifyClientSecret(secretIn(rotated.stdout, 'claude'), secrets, NOW)).toBe(true);
+      expect(verifyClientSecret(SEEDED_SECRET, secrets, NOW)).toBe(false);
+    });
+
+    it.each<[string, string[], string[]]>([
+      ['tenants update', ['tenants', 'update', 'acme', '--display-name', 'Acme'], ['tenant acme']],
+      [
+        'issuers update',
+        ['issuers', 'update', OKTA, '--tenant', 'acme', '--disable'],
+        [`issuer ${OKTA} for tenant acme`],
+      ],
+      ['issuers remove', ['issuers', 'remove', OKTA, '--tenant', 'acme'], [`issuer ${OKTA} for tenant acme`]],
+      ['clients remove', ['clients', 'remove', 'claude'], ['client claude']],
+      ['tenants remove', ['tenants', 'remove', 'acme'], [`issuer ${OKTA} for tenant acme`, 'tenant acme']],
+      ['a dry run', ['clients', 'update', 'claude', '--scopes', 'files:read', '--dry-run'], ['client claude']],
+    ])('warns on %s of a seeded registration, and still does it', async (_, args, names) => {
+      const result = await cli(...args);
+      expect(result.code).toBe(0);
+      expect(result.stdout).not.toBe('no changes\n');
+      expect(result.stderr).toBe(names.map((name) => `warning: ${declared(name)}\n`).join(''));
+    });
+
+    it('does not warn when it changes registrations created with the CLI', async () => {
+      await cli('tenants', 'add', 'globex');
+      const added = await cli('clients', 'add', 'other', '--tenants', 'globex');
+      expect(added.stderr).toBe('');
+      expect(await cli('clients', 'update', 'other', '--disable')).toMatchObject({ code: 0, stderr: '' });
+      expect(await cli('clients', 'rotate-secret', 'other')).toMatchObject({ code: 0, stderr: '' });
+      expect(await cli('tenants', 'update', 'globex', '--disable')).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse((await cli('clients', 'remove', 'other', '--json')).stdout)).toEqual({
+        changes: ['- client other'],
+      });
+    });
+
+    it('keeps the mark when it changes a seeded registration, so that the next change warns too', async () => {
+      await cli('clients', 'update', 'claude', '--disable');
+      await cli('clients', 'rotate-secret', 'claude');
+      const again = await cli('clients', 'update', 'claude', '--scopes', 'files:read');
+      expect(again.stderr).toBe(`warning: ${declared('client claude')}\n`);
+    });
+
+    it('apply warns about the seeded registrations it changes or prunes, and only those', async () => {
+      const path = file('apply.json', {
+        tenants: [{ id: 'acme', displayName: 'Acme', issuers: [{ issuer: OKTA }] }],
+        clients: [{ clientId: 'new', authMethod: 'none' }],
+      });
+      const warnings = [declared('tenant acme'), declared('client claude')];
+      const dry = await cli('apply', '-f', path, '--prune', '--dry-run', '--json');
+      expect(dry.code).toBe(0);
+      expect(dry.stderr).toBe(warnings.map((warning) => `warning: ${warning}\n`).join(''));
+      expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, warnings });
+
+      const applied = await cli('apply', '-f', path, '--prune');
+      expect(applied.code).toBe(0);
+      expect(applied.stdout).toContain('~ tenant acme: displayName\n');
+      expect(applied.stdout).toContain('- client claude\n');
+      expect(applied.stderr).toBe(warnings.map((warning) => `warning: ${warning}\n`).join(''));
+      expect(await registry().getClient('claude')).toBeUndefined();
+
+      expect((await cli('apply', '-f', path)).stderr).toBe('');
+      expect((await cli('tenants', 'update', 'acme', '--disable')).stderr).toBe(
+        `warning: ${declared('tenant acme')}\n`,
       );
     });
   });
