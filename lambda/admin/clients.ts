@@ -4,7 +4,7 @@ import { findEntry, type RegistryState } from '../config/state';
 import { ALL_TENANTS, type Client } from '../core/model';
 import { type CommandContext, type CommandSpec, list, type OptionSpecs, withEdits, withFlagNames } from './command';
 import { EXIT, table, UsageError } from './io';
-import { numberOrText, requireClient, requireTenant } from './lookups';
+import { DECLARED_IN_CODE, markOf, numberOrText, requireClient, requireTenant } from './lookups';
 import { commit, commitUpdate, updateOf } from './write';
 
 /** Longest time an old secret may stay valid after a rotation. */
@@ -166,7 +166,8 @@ const show: CommandSpec = {
     const [clientId = ''] = context.args;
     const state = await context.loadState([{ kind: 'client', clientId }]);
     const client = requireClient(state, clientId);
-    context.out.result(clientDocument(client), () => {
+    const mark = markOf(state, { kind: 'client', clientId });
+    context.out.result({ ...clientDocument(client), ...mark }, () => {
       const line = (name: string, value: string) => context.out.line(`${`${name}:`.padEnd(13)} ${value}`);
       line('client', client.clientId);
       line('auth method', client.authMethod);
@@ -180,6 +181,7 @@ const show: CommandSpec = {
         secret.notAfter === undefined ? 'current' : `previous, valid until ${isoTimestamp(secret.notAfter)}`,
       );
       if (usesSecret(client.authMethod)) line('secrets', secrets.join('; ') || '(none)');
+      if (mark.managedBy) line('declared in', DECLARED_IN_CODE);
     });
     return EXIT.ok;
   },

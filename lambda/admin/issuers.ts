@@ -3,7 +3,7 @@ import { findEntry } from '../config/state';
 import type { IssuerTrust } from '../core/model';
 import { type CommandContext, type CommandSpec, list, type OptionSpecs, withEdits, withFlagNames } from './command';
 import { EXIT, table, UsageError } from './io';
-import { describeTrust, numberOrText, requireTenant, requireTrust } from './lookups';
+import { describeTrust, markOf, numberOrText, requireTenant, requireTrust } from './lookups';
 import { commit, commitUpdate } from './write';
 
 const FIELD_OPTIONS: OptionSpecs = {
@@ -145,10 +145,11 @@ const show: CommandSpec = {
     if (trusts.length === 0) {
       throw new UsageError(`issuer ${issuer} is not trusted${tenantId ? ` by tenant ${tenantId}` : ''}`);
     }
+    const markFor = (trust: IssuerTrust) => markOf(state, { kind: 'issuer', tenantId: trust.tenantId, issuer });
     context.out.result(
-      trusts.map((trust) => ({ tenant: trust.tenantId, ...issuerConfigOf(trust) })),
+      trusts.map((trust) => ({ tenant: trust.tenantId, ...issuerConfigOf(trust), ...markFor(trust) })),
       () => {
-        for (const trust of trusts) for (const line of describeTrust(trust)) context.out.line(line);
+        for (const trust of trusts) for (const line of describeTrust(trust, markFor(trust))) context.out.line(line);
       },
     );
     return EXIT.ok;

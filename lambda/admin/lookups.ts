@@ -1,5 +1,5 @@
 import { isoTimestamp } from '../config/schema';
-import type { RegistryState } from '../config/state';
+import { type EntityRef, findEntry, type ManagedBy, type RegistryState } from '../config/state';
 import type { Client, IssuerTrust, Tenant } from '../core/model';
 import { UsageError } from './io';
 
@@ -23,8 +23,17 @@ export function requireClient(state: RegistryState, clientId: string): Client {
   return client;
 }
 
+/** For `show`: `{ managedBy: 'construct' }` when the construct's registry prop declares the registration. */
+export function markOf(state: RegistryState, ref: EntityRef): { managedBy?: ManagedBy } {
+  const managedBy = findEntry(state, ref)?.managedBy;
+  return managedBy ? { managedBy } : {};
+}
+
+/** How `show` says that a registration is declared in code, and where to change it. */
+export const DECLARED_IN_CODE = "the construct's registry prop (change it in code)";
+
 /** Lines describing one trust, for `show` commands. */
-export function describeTrust(trust: IssuerTrust): string[] {
+export function describeTrust(trust: IssuerTrust, mark: { managedBy?: ManagedBy } = {}): string[] {
   return [
     `${trust.issuer}`,
     `  tenant:       ${trust.tenantId}`,
@@ -34,6 +43,7 @@ export function describeTrust(trust: IssuerTrust): string[] {
     `  algorithms:   ${trust.algorithms.join(', ')}`,
     `  max assertion lifetime: ${trust.maxAssertionLifetimeSeconds} s`,
     `  not after:    ${trust.notAfter === undefined ? '-' : isoTimestamp(trust.notAfter)}`,
+    ...(mark.managedBy ? [`  declared in:  ${DECLARED_IN_CODE}`] : []),
   ];
 }
 

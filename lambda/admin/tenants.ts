@@ -4,7 +4,7 @@ import { findEntry } from '../config/state';
 import { ALL_TENANTS, type Tenant } from '../core/model';
 import { type CommandSpec, withFlagNames } from './command';
 import { EXIT, table, UsageError } from './io';
-import { describeTrust, requireTenant } from './lookups';
+import { DECLARED_IN_CODE, describeTrust, markOf, requireTenant } from './lookups';
 import { commit, commitUpdate } from './write';
 
 const ARG = { id: '<tenant-id>' };
@@ -77,13 +77,18 @@ const show: CommandSpec = {
       .map(({ value }) => value)
       .filter((client) => client.tenants.includes(ALL_TENANTS) || client.tenants.includes(tenantId))
       .map((client) => client.clientId);
-    context.out.result({ ...tenantConfigOf(tenant, trusts), clients }, () => {
+    const mark = markOf(state, { kind: 'tenant', tenantId });
+    context.out.result({ ...tenantConfigOf(tenant, trusts), clients, ...mark }, () => {
       context.out.line(`tenant:       ${tenant.id}`);
       context.out.line(`display name: ${tenant.displayName ?? '-'}`);
       context.out.line(`enabled:      ${tenant.enabled}`);
+      if (mark.managedBy) context.out.line(`declared in:  ${DECLARED_IN_CODE}`);
       context.out.line(`clients:      ${clients.join(', ') || '-'}`);
       context.out.line(trusts.length === 0 ? 'issuers:      -' : 'issuers:');
-      for (const trust of trusts) for (const line of describeTrust(trust)) context.out.line(`  ${line}`);
+      for (const trust of trusts) {
+        const trustMark = markOf(state, { kind: 'issuer', tenantId, issuer: trust.issuer });
+        for (const line of describeTrust(trust, trustMark)) context.out.line(`  ${line}`);
+      }
     });
     return EXIT.ok;
   },

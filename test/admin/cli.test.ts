@@ -392,6 +392,24 @@ describe('id-jag-admin', () => {
       expect(again.stderr).toBe(`warning: ${declared('client claude')}\n`);
     });
 
+    it('shows which registrations the registry prop declares', async () => {
+      await cli('clients', 'add', 'other', '--auth-method', 'none');
+      expect(JSON.parse((await cli('clients', 'show', 'claude', '--json')).stdout)).toMatchObject({
+        managedBy: 'construct',
+      });
+      expect(JSON.parse((await cli('clients', 'show', 'other', '--json')).stdout)).not.toHaveProperty('managedBy');
+      expect(JSON.parse((await cli('tenants', 'show', 'acme', '--json')).stdout)).toMatchObject({
+        managedBy: 'construct',
+      });
+      expect(JSON.parse((await cli('issuers', 'show', OKTA, '--json')).stdout)).toEqual([
+        expect.objectContaining({ tenant: 'acme', managedBy: 'construct' }),
+      ]);
+      const declaredIn = "declared in:  the construct's registry prop (change it in code)\n";
+      expect((await cli('clients', 'show', 'claude')).stdout).toContain(declaredIn);
+      expect((await cli('clients', 'show', 'other')).stdout).not.toContain('declared in');
+      expect((await cli('tenants', 'show', 'acme')).stdout.split(declaredIn)).toHaveLength(3);
+    });
+
     it('apply warns about the seeded registrations it changes or prunes, and only those', async () => {
       const path = file('apply.json', {
         tenants: [{ id: 'acme', displayName: 'Acme', issuers: [{ issuer: OKTA }] }],
