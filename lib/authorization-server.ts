@@ -129,13 +129,22 @@ export interface IdJagAuthorizationServerProps {
    */
   readonly tokenErrorAlarmThreshold?: number;
   /**
-   * Tenants, trusted issuers and clients kept in code: a custom resource writes them to the table on every
-   * deployment, as `id-jag-admin apply` would. Removing the seed leaves the registrations in place.
+   * Tenants, trusted issuers and clients kept in code, written to the table by a custom resource as
+   * `id-jag-admin apply` would. It runs when the stack is created and on each deployment that changes `registry` or
+   * `pruneRegistry`, not on other deployments.
+   *
+   * The code owns what it declares: each run restores the declared registrations, undoing what the admin CLI changed
+   * in them since (a `--disable`, a `rotate-secret`). The seed marks them `managedBy: "construct"` in the table, and
+   * the CLI warns before changing one, but still makes the change: after an emergency disable, make the same change
+   * here before the next deployment that changes the registry. Registrations added with the CLI are left alone
+   * (unless `pruneRegistry`). A registration removed from `registry` stays in the table, no longer marked; removing
+   * the prop leaves the registrations, and their marks, in place (deploy `registry: {}` once first to clear them).
    * @default - none: manage registrations with the admin CLI
    */
   readonly registry?: RegistrySeed;
   /**
-   * With `registry`: also remove registrations the seed does not declare, so the table matches the code exactly.
+   * With `registry`: also remove registrations the seed does not declare, including those added with the admin CLI,
+   * each time the seed runs (see `registry`), so that the table matches the code exactly.
    * @default false
    */
   readonly pruneRegistry?: boolean;
@@ -258,6 +267,8 @@ export class IdJagAuthorizationServer extends Construct {
     const registry = seedDocument(props.registry!, props.resources);
     const seed = this.handlerFunction('Seed', 'seed', retention, removalPolicy, { TABLE_NAME: this.table.tableName });
     this.grantAdmin(seed);
+    // CloudFormation calls the function on Create, and on Update only when these properties change: they hold the
+    // registry and pruning alone, so that the seed runs exactly when they change (the construct test checks this).
     const resource = new CustomResource(this, 'Registry', {
       serviceToken: seed.functionArn,
       resourceType: 'Custom::IdJagRegistry',

@@ -74,7 +74,10 @@ export interface ClientRegistration {
   readonly enabled?: boolean;
 }
 
-/** Registrations kept in code and written to the table on every deployment. */
+/**
+ * Registrations kept in code, written to the table when the stack is created and whenever they (or `pruneRegistry`)
+ * change; see the `registry` prop for what a run restores.
+ */
 export interface RegistrySeed {
   /** @default [] */
   readonly tenants?: TenantRegistration[];

@@ -330,6 +330,36 @@ describe('IdJagAuthorizationServer', () => {
       expect(environmentOf(seeded, 'seed')).toMatchObject({ TABLE_NAME: { Ref: expect.stringMatching(/^AuthTable/) } });
     });
 
+    it('runs the seed on create and when the registry or pruneRegistry changes, never on other deployments', () => {
+      // CloudFormation calls a custom resource's function on Create, on Delete, and on Update only when its
+      // properties change: these properties must depend on the registry and pruning alone.
+      const properties = (props: Partial<IdJagAuthorizationServerProps>) =>
+        Object.values(synth(props).template.findResources('Custom::IdJagRegistry'))[0]!.Properties;
+      const base = properties({ registry });
+      expect(Object.keys(base).sort()).toEqual(['Prune', 'Registry', 'ServiceToken']);
+      expect(
+        properties({
+          registry,
+          pruneRegistry: false,
+          resources: [...RESOURCES, { id: 'https://other.example.com/mcp', scopes: ['tools'] }],
+          accessTokenLifetime: Duration.minutes(10),
+          clockSkew: Duration.seconds(30),
+          registryCacheTtl: Duration.seconds(5),
+          throttlingRateLimit: 10,
+          throttlingBurstLimit: 20,
+          tokenErrorAlarmThreshold: 5,
+        }),
+      ).toEqual(base);
+      expect(properties({ registry, pruneRegistry: true })).not.toEqual(base);
+      expect(properties({ registry: { ...registry, clients: [] } })).not.toEqual(base);
+    });
+
+    it('accepts an empty registry, which hands the registrations over to the admin CLI', () => {
+      synth({ registry: {} }).template.hasResourceProperties('Custom::IdJagRegistry', {
+        Registry: JSON.stringify({ tenants: [], clients: [] }),
+      });
+    });
+
     it('creates no seeding without a registry', () => {
       template.resourceCountIs('Custom::IdJagRegistry', 0);
       expect(server.seedFunction).toBeUndefined();

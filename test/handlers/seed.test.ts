@@ -195,5 +195,14 @@ describe('registry seeding', () => {
       expect(await managedBy(tenantKey('acme'))).toBe('construct');
       expect(await cli('tenants', 'update', 'globex', '--disable')).toEqual({ code: 0, stderr: '' });
     });
+
+    it('lets go of everything with an empty registry, which is how the prop is removed without leaving marks', async () => {
+      await seed('Create', ['acme']);
+      const emptied = await seedRegistry(event('Update', { Registry: '{}' }), owned, logger);
+      expect(emptied).toEqual({ status: 'SUCCESS', changes: 3 });
+      expect(await managedBy(tenantKey('acme'))).toBeUndefined();
+      expect(await managedBy(clientKey('claude'))).toBeUndefined();
+      expect((await owned.loadState()).clients).toHaveLength(1);
+    });
   });
 });
