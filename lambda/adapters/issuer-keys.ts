@@ -1,3 +1,4 @@
+import type { webcrypto } from 'node:crypto';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -47,16 +48,28 @@ export class RemoteKeyResolver implements KeyResolver {
 
   keysFor(source: KeySource): JWTVerifyGetKey {
     if (source.jwks) return this.localSet(source.jwks);
-    if (source.jwksUri) return guarded(this.remoteSet(source.jwksUri));
+    const { jwksUri } = source;
+    // guarded() maps fetch failures to OAuth errors first; what remains is key selection's, made total by selectKey.
+    if (jwksUri) return (header, token) => selectKey(guarded(this.remoteSet(jwksUri)), header, token);
     const issuer = source.issuer;
     if (!issuer) return async () => Promise.reject(new InvalidGrantError('no keys registered', 'key source empty'));
-    return guarded(async (header, token) => (await this.remoteSet(await this.discover(issuer)))(header, token));
+    const discovered = guarded(async (header, token) =>
+      (await this.remoteSet(await this.discover(issuer)))(header, token),
+    );
+    return (header, token) => selectKey(discovered, header, token);
   }
 
   private localSet(jwks: JSONWebKeySet): JWTVerifyGetKey {
     let set = this.localSets.get(jwks);
     if (!set) {
-      set = createLocalJWKSet(jwks);
+      let local: JWTVerifyGetKey;
+      try {
+        local = createLocalJWKSet(jwks);
+      } catch (error) {
+        // A malformed inline set is the client's key problem, met when its assertion is verified, not a crash here.
+        local = async () => Promise.reject(error);
+      }
+      set = (header, token) => selectKey(local, header, token);
       this.localSets.set(jwks, set);
     }
     return set;
@@ -135,4 +148,41 @@ function toKeyError(error: unknown): unknown {
     return new InvalidGrantError('assertion issuer keys are unusable', `issuer keys: ${error.message}`);
   }
   return error;
+}
+
+/** Name and message of anything thrown; read as fields, since a DOMException may come from another realm. */
+function described(error: unknown): { name?: string; message?: string } {
+  if (typeof error !== 'object' || error === null) return {};
+  const { name, message } = error as { name?: unknown; message?: unknown };
+  return {
+    ...(typeof name === 'string' ? { name } : {}),
+    ...(typeof message === 'string' ? { message } : {}),
+  };
+}
+
+/**
+ * jose's key selection, made total: a selected key that cannot be imported, or that jose's verification would refuse
+ * with a TypeError (a private key, no `verify` usage, an RSA modulus under 2048 bits), becomes `JWKSInvalid`. The key
+ * set belongs to the IdP or client: its bad key is a rejection of the token, never a server error.
+ */
+async function selectKey(keys: JWTVerifyGetKey, ...[header, token]: Parameters<JWTVerifyGetKey>) {
+  let key: Awaited<ReturnType<JWTVerifyGetKey>>;
+  try {
+    key = await keys(header, token);
+  } catch (error) {
+    if (error instanceof errors.JOSEError || error instanceof OAuthError) throw error;
+    const { name = 'Error', message = 'unknown failure' } = described(error);
+    const detail = `${name}: ${message}`;
+    throw new errors.JWKSInvalid(`the selected key cannot be imported (${detail})`, { cause: error });
+  }
+  // jose's key sets resolve to CryptoKeys; read as optional fields so that anything else is refused too.
+  const { type, usages, algorithm } = key as Partial<webcrypto.CryptoKey>;
+  if (type !== 'public' || !usages?.includes('verify')) {
+    throw new errors.JWKSInvalid('the selected key is not a public verification key');
+  }
+  const { modulusLength } = (algorithm ?? {}) as { modulusLength?: number };
+  if (modulusLength !== undefined && modulusLength < 2048) {
+    throw new errors.JWKSInvalid('the selected RSA key is shorter than 2048 bits');
+  }
+  return key;
 }

@@ -1,4 +1,4 @@
-import { type CryptoKey, compactVerify, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { type CryptoKey, compactVerify, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK, SignJWT } from 'jose';
 import { RemoteKeyResolver } from '../../lambda/adapters/issuer-keys';
 import { createSafeFetch, isPrivateAddress, RefusedUrlError } from '../../lambda/adapters/safe-fetch';
 import { InvalidGrantError, TemporarilyUnavailableError } from '../../lambda/core/errors';
@@ -147,6 +147,39 @@ describe('issuer key resolver', () => {
     const resolver = new RemoteKeyResolver({ allowHttpLoopback: true });
     await expect(verify(resolver, await sign(first))).rejects.toBeInstanceOf(InvalidGrantError);
     expect(idp.count('/keys')).toBe(0);
+  });
+});
+
+describe('inline key sets', () => {
+  let signer: Key;
+  beforeAll(async () => {
+    signer = await key('k1');
+  });
+  const verifyWith = async (jwks: unknown) =>
+    compactVerify(await sign(signer), new RemoteKeyResolver().keysFor({ jwks: jwks as JSONWebKeySet }), {
+      algorithms: ['ES256'],
+    });
+
+  it('verifies with the registered keys', async () => {
+    await expect(verifyWith({ keys: [signer.jwk] })).resolves.toHaveProperty('payload');
+  });
+
+  it('a selected key that cannot be imported is a jose key set error, not a crash', async () => {
+    await expect(verifyWith({ keys: [{ ...signer.jwk, x: 'AAAA' }] })).rejects.toMatchObject({
+      code: 'ERR_JWKS_INVALID',
+      message: expect.stringMatching(/cannot be imported/),
+    });
+  });
+
+  it('a malformed set is a jose key set error when used, and keysFor does not throw', async () => {
+    const resolver = new RemoteKeyResolver();
+    expect(() => resolver.keysFor({ jwks: { keys: 'none' } as never })).not.toThrow();
+    await expect(verifyWith({ keys: 'none' })).rejects.toMatchObject({ code: 'ERR_JWKS_INVALID' });
+  });
+
+  it('a key source with no keys and no issuer is invalid_grant', async () => {
+    const getKey = new RemoteKeyResolver().keysFor({});
+    await expect(compactVerify(await sign(signer), getKey)).rejects.toBeInstanceOf(InvalidGrantError);
   });
 });
 

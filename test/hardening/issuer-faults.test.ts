@@ -1,8 +1,16 @@
+import { sign as cryptoSign, generateKeyPairSync } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { RemoteKeyResolver, type RemoteKeyResolverOptions } from '../../lambda/adapters/issuer-keys';
 import { createTokenEndpoint, type TokenOutcome } from '../../lambda/core/token-endpoint';
-import { CLIENTS, createFixture, type Fixture, ISSUER, tokenRequest } from '../support/fixture';
+import {
+  CLIENT_ASSERTION_TYPE_JWT_BEARER,
+  CLIENTS,
+  createFixture,
+  type Fixture,
+  ISSUER,
+  tokenRequest,
+} from '../support/fixture';
 import { HttpStub } from '../support/http-stub';
 import { expectIssued, expectRejected } from '../support/outcome';
 import { TestIdp } from '../support/test-idp';
@@ -212,6 +220,60 @@ describe('issuer key set faults, through the token endpoint', () => {
       for (const outcome of forged) expectRejected(outcome, 'invalid_grant', 400, /NO_MATCHING_KEY/);
       expect(idpHost.count('/acme2/keys')).toBe(1);
     });
+  });
+});
+
+describe("unusable keys in a key set are the key owner's fault: a rejection, never a 500", () => {
+  let f: Fixture;
+  let host: HttpStub;
+
+  beforeEach(async () => {
+    f = await createFixture();
+    host = await HttpStub.start();
+  });
+  afterEach(async () => {
+    await host.close();
+  });
+
+  async function idpServing(keys: (idp: TestIdp) => JWK[]) {
+    const issuer = `${host.origin}/acme2`;
+    const idp = await TestIdp.create({ issuer, audience: ISSUER, clientId: CLIENTS.basic, now: () => f.clock.now() });
+    f.addTrust({ tenantId: 'acme2', issuer, jwksUri: `${issuer}/keys` });
+    host.json('/acme2/keys', { keys: keys(idp) });
+    return idp;
+  }
+  const exchange = () => createTokenEndpoint({ ...f, keyResolver: new RemoteKeyResolver(LOCAL) });
+
+  it("a key in the issuer's key set that cannot be imported, selected by kid, is 400 invalid_grant", async () => {
+    const idp = await idpServing((idp) => [{ ...idp.publicJwk, n: undefined }]);
+    const outcome = await exchange()(tokenRequest(await idp.mint()));
+    expectRejected(outcome, 'invalid_grant', 400, /cannot be imported/);
+    expect(outcome.audit.outcome).toBe('rejected');
+  });
+
+  it("an RSA key shorter than 2048 bits in the issuer's key set is 400 invalid_grant", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const idp = await idpServing(() => [{ ...publicKey.export({ format: 'jwk' }), kid: 'short', alg: 'RS256' }]);
+    const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'oauth-id-jag+jwt', kid: 'short' })).toString(
+      'base64url',
+    );
+    const payload = Buffer.from(JSON.stringify(idp.claims())).toString('base64url');
+    const signature = cryptoSign('sha256', Buffer.from(`${header}.${payload}`), privateKey).toString('base64url');
+    const outcome = await exchange()(tokenRequest(`${header}.${payload}.${signature}`));
+    expectRejected(outcome, 'invalid_grant', 400, /2048/);
+  });
+
+  it("a key in a client's inline key set that cannot be imported is 401 invalid_client", async () => {
+    const registered = f.registry.clients.get(CLIENTS.jwt)!;
+    const [jwk] = registered.jwks!.keys as [JWK];
+    f.registry.clients.set(CLIENTS.jwt, { ...registered, jwks: { keys: [{ ...jwk, x: 'AAAA' }] } });
+    const outcome = await exchange()(
+      tokenRequest(await f.idp.mint({ claims: { client_id: CLIENTS.jwt } }), {
+        authorization: null,
+        form: { client_assertion_type: CLIENT_ASSERTION_TYPE_JWT_BEARER, client_assertion: await f.clientAssertion() },
+      }),
+    );
+    expectRejected(outcome, 'invalid_client', 401, /cannot be imported/);
   });
 });
 
