@@ -1,62 +1,132 @@
 import type { webcrypto } from 'node:crypto';
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  customFetch,
-  errors,
-  type JSONWebKeySet,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { InvalidGrantError, OAuthError, TemporarilyUnavailableError } from '../core/errors';
 import type { KeyResolver, KeySource } from '../core/ports';
-import {
-  createSafeFetch,
-  type FetchLike,
-  RefusedUrlError,
-  ResponseTooLargeError,
-  type SafeFetchOptions,
-  UpstreamUnavailableError,
-} from './safe-fetch';
+import { createSafeFetch, type FetchLike, type SafeFetchOptions } from './safe-fetch';
+
+/** Sent with every fetch (as jose's remote key sets did): some IdPs' firewalls refuse requests without one. */
+const USER_AGENT = 'cdk-id-jag-authorization-server';
 
 export interface RemoteKeyResolverOptions extends Partial<SafeFetchOptions> {
   /** Per-request timeout for key set and metadata fetches. @default 2000 */
   readonly timeoutMs?: number;
   /** How long a fetched key set is used before it is fetched again. @default 600000 (10 minutes) */
   readonly cacheMaxAgeMs?: number;
-  /** Least time between two refetches triggered by an unknown `kid`. @default 30000 */
+  /** Least time between a key set's last successful fetch and a refetch triggered by an unknown `kid`. @default 30000 */
   readonly cooldownMs?: number;
-  /** How long a discovered `jwks_uri` is remembered. @default 3600000 (1 hour) */
+  /** How long a discovered `jwks_uri` is used before the issuer's metadata is fetched again. @default 3600000 (1 hour) */
   readonly discoveryMaxAgeMs?: number;
+  /**
+   * After a failed fetch of a key set or metadata document, how long every request gets that same failure without a
+   * new fetch. @default 10000 (10 seconds)
+   */
+  readonly failureCooldownMs?: number;
+  /**
+   * How long past its max age a key set (or a discovered `jwks_uri`) is still used when its refresh fails.
+   * @default 3600000 (1 hour)
+   */
+  readonly staleIfErrorMs?: number;
+  /** Milliseconds since the epoch (tests move it). @default Date.now */
+  readonly now?: () => number;
   /** Replaces the safe fetch (tests only). */
   readonly fetch?: FetchLike;
 }
 
+interface Timing {
+  readonly maxAgeMs: number;
+  readonly failureCooldownMs: number;
+  readonly staleIfErrorMs: number;
+}
+
+/**
+ * A value fetched from elsewhere (a key set, a discovered `jwks_uri`): used until `maxAgeMs` old, then fetched again
+ * by the first request that needs it, with one fetch in flight shared by every concurrent request. A failed fetch is
+ * remembered for `failureCooldownMs`: requests in that window get the same failure, not a new fetch. When a refresh
+ * fails, the last good value stays in use until `staleIfErrorMs` past its max age (RFC 5861's stale-if-error).
+ *
+ * `load` must throw only `TemporarilyUnavailableError`: everything it can fail at is the remote side's.
+ */
+class Cached<T> {
+  private good?: { readonly value: T; readonly at: number };
+  private failure?: { readonly error: unknown; readonly at: number };
+  private pending?: Promise<T>;
+
+  constructor(
+    private readonly load: () => Promise<T>,
+    private readonly timing: Timing,
+    private readonly now: () => number,
+  ) {}
+
+  /** Milliseconds since the value in hand was fetched (Infinity before the first success). */
+  age(): number {
+    return this.good ? this.now() - this.good.at : Number.POSITIVE_INFINITY;
+  }
+
+  async get(): Promise<T> {
+    if (this.good && this.age() < this.timing.maxAgeMs) return this.good.value;
+    try {
+      return await this.refresh();
+    } catch (error) {
+      if (this.good && this.age() < this.timing.maxAgeMs + this.timing.staleIfErrorMs) return this.good.value;
+      throw error;
+    }
+  }
+
+  /** Fetches again, unless a fetch is in flight (joined) or failed within the failure cooldown (its error again). */
+  refresh(): Promise<T> {
+    if (this.pending) return this.pending;
+    if (this.failure && this.now() - this.failure.at < this.timing.failureCooldownMs) {
+      return Promise.reject(this.failure.error);
+    }
+    const pending = this.load()
+      .then(
+        (value) => {
+          this.good = { value, at: this.now() };
+          this.failure = undefined;
+          return value;
+        },
+        (error: unknown) => {
+          this.failure = { error, at: this.now() };
+          throw error;
+        },
+      )
+      .finally(() => {
+        if (this.pending === pending) this.pending = undefined;
+      });
+    this.pending = pending;
+    return pending;
+  }
+}
+
 /**
  * Resolves registered key sources to jose key getters: inline key sets, a registered `jwks_uri`, or one discovered
- * from the issuer's metadata. Remote sets are jose's `createRemoteJWKSet` (cached, cooldown-limited refetch on an
- * unknown `kid`), one per URI for the life of the process, fetched with the safe fetch.
+ * from the issuer's metadata. Each remote key set and each issuer's discovery is a `Cached` value, one per URI (or
+ * issuer) for the life of the process, fetched with the safe fetch; an unknown `kid` refetches the key set at most once
+ * per `cooldownMs`. Keys are selected by jose's `createLocalJWKSet` (`kid`, `alg`, `kty`, `use`, `key_ops`).
+ *
+ * Errors: the key set or metadata cannot be obtained (unreachable, timeout, non-200, not JSON, not a key set, too
+ * large, a refused URL, metadata for another issuer) → `TemporarilyUnavailableError`; no usable key for the token
+ * (none or several match the `kid`, a key that cannot be imported or is too weak) → a jose error, which the core turns
+ * into the caller's rejection (`invalid_grant` for an ID-JAG, `invalid_client` for a client assertion).
  */
 export class RemoteKeyResolver implements KeyResolver {
   private readonly fetch: FetchLike;
-  private readonly remoteSets = new Map<string, JWTVerifyGetKey>();
+  private readonly now: () => number;
+  private readonly keySets = new Map<string, Cached<JWTVerifyGetKey>>();
   private readonly localSets = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>();
-  private readonly discovered = new Map<string, { jwksUri: Promise<string>; at: number }>();
+  private readonly discovered = new Map<string, Cached<string>>();
 
   constructor(private readonly options: RemoteKeyResolverOptions = {}) {
     this.fetch = options.fetch ?? createSafeFetch({ maxBytes: 64 * 1024, ...options });
+    this.now = options.now ?? Date.now;
   }
 
   keysFor(source: KeySource): JWTVerifyGetKey {
     if (source.jwks) return this.localSet(source.jwks);
-    const { jwksUri } = source;
-    // guarded() maps fetch failures to OAuth errors first; what remains is key selection's, made total by selectKey.
-    if (jwksUri) return (header, token) => selectKey(guarded(this.remoteSet(jwksUri)), header, token);
-    const issuer = source.issuer;
+    const { jwksUri, issuer } = source;
+    if (jwksUri) return (header, token) => this.remoteKey(jwksUri, header, token);
     if (!issuer) return async () => Promise.reject(new InvalidGrantError('no keys registered', 'key source empty'));
-    const discovered = guarded(async (header, token) =>
-      (await this.remoteSet(await this.discover(issuer)))(header, token),
-    );
-    return (header, token) => selectKey(discovered, header, token);
+    return async (header, token) => this.remoteKey(await this.discovery(issuer).get(), header, token);
   }
 
   private localSet(jwks: JSONWebKeySet): JWTVerifyGetKey {
@@ -75,79 +145,106 @@ export class RemoteKeyResolver implements KeyResolver {
     return set;
   }
 
-  private remoteSet(uri: string): JWTVerifyGetKey {
-    let set = this.remoteSets.get(uri);
-    if (!set) {
-      set = createRemoteJWKSet(new URL(uri), {
-        timeoutDuration: this.options.timeoutMs ?? 2000,
-        cacheMaxAge: this.options.cacheMaxAgeMs ?? 600_000,
-        cooldownDuration: this.options.cooldownMs ?? 30_000,
-        [customFetch]: this.fetch,
-      });
-      this.remoteSets.set(uri, set);
+  /** The key for this token from the key set at `uri`, refetched once per cooldown for an unknown `kid` (rotation). */
+  private async remoteKey(uri: string, ...[header, token]: Parameters<JWTVerifyGetKey>) {
+    const keySet = this.keySet(uri);
+    try {
+      return await selectKey(await keySet.get(), header, token);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey) || keySet.age() < (this.options.cooldownMs ?? 30_000)) {
+        throw error;
+      }
+      // If this refetch fails the key may well exist: the answer is the outage, not a rejection.
+      return selectKey(await keySet.refresh(), header, token);
     }
-    return set;
+  }
+
+  private keySet(uri: string): Cached<JWTVerifyGetKey> {
+    let keySet = this.keySets.get(uri);
+    if (!keySet) {
+      const load = async () => {
+        const document = await this.fetchJson(uri, 'application/json, application/jwk-set+json', 'issuer keys');
+        try {
+          return createLocalJWKSet(document as JSONWebKeySet);
+        } catch {
+          throw new TemporarilyUnavailableError('issuer keys: not a JSON Web Key Set');
+        }
+      };
+      keySet = new Cached(load, this.timing(this.options.cacheMaxAgeMs ?? 600_000), this.now);
+      this.keySets.set(uri, keySet);
+    }
+    return keySet;
+  }
+
+  private discovery(issuer: string): Cached<string> {
+    let discovery = this.discovered.get(issuer);
+    if (!discovery) {
+      const timing = this.timing(this.options.discoveryMaxAgeMs ?? 3_600_000);
+      discovery = new Cached(() => this.fetchJwksUri(issuer), timing, this.now);
+      this.discovered.set(issuer, discovery);
+    }
+    return discovery;
+  }
+
+  private timing(maxAgeMs: number): Timing {
+    return {
+      maxAgeMs,
+      failureCooldownMs: this.options.failureCooldownMs ?? 10_000,
+      staleIfErrorMs: this.options.staleIfErrorMs ?? 3_600_000,
+    };
   }
 
   /** OpenID Connect discovery first, then RFC 8414 (path-inserted); the document must name this exact issuer. */
-  private discover(issuer: string): Promise<string> {
-    const cached = this.discovered.get(issuer);
-    if (cached && Date.now() - cached.at < (this.options.discoveryMaxAgeMs ?? 3_600_000)) return cached.jwksUri;
-    const jwksUri = this.fetchJwksUri(issuer);
-    this.discovered.set(issuer, { jwksUri, at: Date.now() });
-    // A failure is not remembered: the next request tries again.
-    jwksUri.catch(() => this.discovered.delete(issuer));
-    return jwksUri;
-  }
-
   private async fetchJwksUri(issuer: string): Promise<string> {
-    const url = new URL(issuer);
-    const path = url.pathname.replace(/\/$/, '');
-    const candidates = [
-      `${issuer}/.well-known/openid-configuration`,
-      `${url.origin}/.well-known/oauth-authorization-server${path}`,
-    ];
-    let lastError: unknown;
-    for (const candidate of candidates) {
+    const problems: string[] = [];
+    for (const [document, url] of metadataUrls(issuer)) {
+      let problem: string;
       try {
-        const response = await this.fetch(candidate, { signal: AbortSignal.timeout(this.options.timeoutMs ?? 2000) });
-        if (response.status !== 200)
-          throw new InvalidGrantError('issuer metadata unavailable', `HTTP ${response.status}`);
-        const metadata = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
-        if (metadata.issuer !== issuer)
-          throw new InvalidGrantError('issuer metadata mismatch', 'metadata issuer differs');
-        if (typeof metadata.jwks_uri !== 'string') throw new InvalidGrantError('issuer has no jwks_uri', 'no jwks_uri');
-        return metadata.jwks_uri;
+        const metadata = await this.fetchJson(url, 'application/json', 'issuer metadata');
+        const { issuer: named, jwks_uri: jwksUri } = (metadata ?? {}) as { issuer?: unknown; jwks_uri?: unknown };
+        if (named !== issuer) problem = 'names another issuer';
+        else if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri)) problem = 'jwks_uri missing or not a URL';
+        else return jwksUri;
       } catch (error) {
-        lastError = error;
+        problem = error instanceof OAuthError ? error.reason.replace(/^issuer metadata: /, '') : 'fetch failed';
       }
+      problems.push(`${problem} (${document})`);
     }
-    throw lastError;
+    throw new TemporarilyUnavailableError(`issuer metadata: ${problems.join('; ')}`);
   }
-}
 
-/** Maps fetch failures to the core's errors; jose's own errors (no matching key, bad JSON) pass through. */
-function guarded(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
-  return async (header, token) => {
+  /** GET a JSON document; every way this fails is the remote side's, so it is `TemporarilyUnavailableError`. */
+  private async fetchJson(url: string, accept: string, what: string): Promise<unknown> {
+    let response: Response;
     try {
-      return await getKey(header, token);
+      const signal = AbortSignal.timeout(this.options.timeoutMs ?? 2000);
+      response = await this.fetch(url, { signal, headers: { accept, 'user-agent': USER_AGENT } });
     } catch (error) {
-      throw toKeyError(error);
+      throw new TemporarilyUnavailableError(`${what}: ${fetchFailure(error)}`);
     }
-  };
+    if (response.status !== 200) throw new TemporarilyUnavailableError(`${what}: HTTP ${response.status}`);
+    try {
+      return await response.json();
+    } catch {
+      throw new TemporarilyUnavailableError(`${what}: body is not JSON`);
+    }
+  }
 }
 
-function toKeyError(error: unknown): unknown {
-  if (error instanceof OAuthError) return error;
-  if (error instanceof UpstreamUnavailableError)
-    return new TemporarilyUnavailableError(`issuer keys: ${error.message}`);
-  if (error instanceof errors.JWKSTimeout || (error instanceof DOMException && error.name === 'TimeoutError')) {
-    return new TemporarilyUnavailableError('issuer keys: timeout');
-  }
-  if (error instanceof RefusedUrlError || error instanceof ResponseTooLargeError || error instanceof SyntaxError) {
-    return new InvalidGrantError('assertion issuer keys are unusable', `issuer keys: ${error.message}`);
-  }
-  return error;
+/** The issuer's metadata documents, by name, in the order they are tried. */
+function metadataUrls(issuer: string): [string, string][] {
+  const openId: [string, string] = ['openid-configuration', `${issuer}/.well-known/openid-configuration`];
+  if (!URL.canParse(issuer)) return [openId];
+  const { origin, pathname } = new URL(issuer);
+  const path = pathname.replace(/\/$/, '');
+  return [openId, ['oauth-authorization-server', `${origin}/.well-known/oauth-authorization-server${path}`]];
+}
+
+function fetchFailure(error: unknown): string {
+  const { name, message } = described(error);
+  if (name === 'TimeoutError' || name === 'AbortError') return 'timeout';
+  // The safe fetch's own errors (unreachable, 5xx, too large, refused URL) carry a message fit for the audit log.
+  return message ?? 'fetch failed';
 }
 
 /** Name and message of anything thrown; read as fields, since a DOMException may come from another realm. */

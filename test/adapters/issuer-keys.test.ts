@@ -80,12 +80,15 @@ describe('issuer key resolver', () => {
     expect(idp.count('/tenant-a/.well-known/openid-configuration')).toBe(1);
   });
 
-  it('rejects discovered metadata that names another issuer', async () => {
+  it('does not use discovered metadata that names another issuer: temporarily_unavailable', async () => {
     idp.json('/.well-known/openid-configuration', { issuer: 'https://impostor.example', jwks_uri: `${idp.origin}/k` });
+    idp.json('/k', { keys: [first.jwk] });
     const getKey = new RemoteKeyResolver(local).keysFor({ issuer: idp.origin });
-    await expect(compactVerify(await sign(first), getKey, { algorithms: ['ES256'] })).rejects.toBeInstanceOf(
-      InvalidGrantError,
-    );
+    await expect(compactVerify(await sign(first), getKey, { algorithms: ['ES256'] })).rejects.toMatchObject({
+      error: 'temporarily_unavailable',
+      reason: expect.stringMatching(/names another issuer/),
+    });
+    expect(idp.count('/k')).toBe(0);
   });
 
   it('answers an issuer that returns 500 with temporarily_unavailable', async () => {
@@ -116,14 +119,17 @@ describe('issuer key resolver', () => {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(`{"keys":[],"padding":"${'x'.repeat(200_000)}"}`);
     });
-    await expect(verify(new RemoteKeyResolver(local), await sign(first))).rejects.toBeInstanceOf(InvalidGrantError);
+    await expect(verify(new RemoteKeyResolver(local), await sign(first))).rejects.toBeInstanceOf(
+      TemporarilyUnavailableError,
+    );
   });
 
   it('does not follow a redirect', async () => {
     idp.json('/elsewhere', { keys: [first.jwk] });
     idp.routes.set('/keys', (_, response) => response.writeHead(302, { location: `${idp.origin}/elsewhere` }).end());
     await expect(verify(new RemoteKeyResolver(local), await sign(first))).rejects.toMatchObject({
-      code: 'ERR_JOSE_GENERIC',
+      error: 'temporarily_unavailable',
+      reason: 'issuer keys: HTTP 302',
     });
     expect(idp.count('/elsewhere')).toBe(0);
   });
@@ -131,21 +137,22 @@ describe('issuer key resolver', () => {
   it('refuses a body that is not JSON', async () => {
     idp.routes.set('/keys', (_, response) => response.writeHead(200).end('<html>'));
     await expect(verify(new RemoteKeyResolver(local), await sign(first))).rejects.toMatchObject({
-      code: 'ERR_JOSE_GENERIC',
+      error: 'temporarily_unavailable',
+      reason: 'issuer keys: body is not JSON',
     });
   });
 
   it('refuses plain http outside local mode, without connecting', async () => {
     idp.json('/keys', { keys: [first.jwk] });
     const resolver = new RemoteKeyResolver({ allowPrivateAddresses: true });
-    await expect(verify(resolver, await sign(first))).rejects.toBeInstanceOf(InvalidGrantError);
+    await expect(verify(resolver, await sign(first))).rejects.toBeInstanceOf(TemporarilyUnavailableError);
     expect(idp.count('/keys')).toBe(0);
   });
 
   it('refuses loopback and private addresses outside local mode, without connecting', async () => {
     idp.json('/keys', { keys: [first.jwk] });
     const resolver = new RemoteKeyResolver({ allowHttpLoopback: true });
-    await expect(verify(resolver, await sign(first))).rejects.toBeInstanceOf(InvalidGrantError);
+    await expect(verify(resolver, await sign(first))).rejects.toBeInstanceOf(TemporarilyUnavailableError);
     expect(idp.count('/keys')).toBe(0);
   });
 });

@@ -125,19 +125,20 @@ describe('Lambda entry modules', () => {
       isBase64Encoded: true,
     });
     const result = await load('token')(event);
-    expect(result.statusCode).toBe(400);
-    expect(json(result)).toMatchObject({ error: 'invalid_grant' });
+    // A key set URL the server will not fetch is the operator's to fix: a dependency failure, counted and alarmed.
+    expect(result.statusCode).toBe(503);
+    expect(json(result)).toMatchObject({ error: 'temporarily_unavailable' });
     expect(idpHost.count('/idp/keys')).toBe(0);
 
     const decision = JSON.parse(lines.find((line) => line.includes('token decision'))!);
     expect(decision).toMatchObject({
-      outcome: 'rejected',
+      outcome: 'failed',
       reason: expect.stringContaining('refusing to fetch'),
       tenant: 'acme',
       requestId: event.requestContext.requestId,
       Server: 'test-server',
-      Error: 'invalid_grant',
-      TokenRejections: 1,
+      Error: 'temporarily_unavailable',
+      TokenFailures: 1,
       _aws: { CloudWatchMetrics: [expect.objectContaining({ Namespace: 'IdJagAuthorizationServer' })] },
     });
   });

@@ -73,39 +73,37 @@ describe('issuer key set faults, through the token endpoint', () => {
     pump();
   };
 
-  describe('each fault ends in invalid_grant or a clean 503, never a token', () => {
-    it.each<[string, (request: IncomingMessage, response: ServerResponse) => void, string, RegExp]>([
-      ['answers 500', (_, response) => response.writeHead(500).end('oops'), 'temporarily_unavailable', /HTTP 500/],
-      ['answers 503', (_, response) => response.writeHead(503).end(), 'temporarily_unavailable', /HTTP 503/],
-      ['answers with HTML', (_, response) => response.writeHead(200).end('<html>'), 'invalid_grant', /JSON/],
+  describe('each fault ends in a clean 503 (the key set cannot be had), never a token', () => {
+    it.each<[string, (request: IncomingMessage, response: ServerResponse) => void, RegExp]>([
+      ['answers 500', (_, response) => response.writeHead(500).end('oops'), /HTTP 500/],
+      ['answers 503', (_, response) => response.writeHead(503).end(), /HTTP 503/],
+      ['answers with HTML', (_, response) => response.writeHead(200).end('<html>'), /not JSON/],
       [
         'answers JSON that is not a key set',
         (_, response) => response.writeHead(200).end('{"keys":"none"}'),
-        'invalid_grant',
-        /JSON Web Key Set/,
+        /not a JSON Web Key Set/,
       ],
-      ['answers 404', (_, response) => response.writeHead(404).end(), 'invalid_grant', /200 OK/],
-      ['sends a declared 10 MB body', tenMegabytes(true), 'invalid_grant', /declared 10485760 bytes/],
-      ['streams a 10 MB body with no length', tenMegabytes(false), 'invalid_grant', /more than 65536 bytes/],
-      ['hangs without answering', hang, 'temporarily_unavailable', /timeout/],
+      ['answers 404', (_, response) => response.writeHead(404).end(), /HTTP 404/],
+      ['sends a declared 10 MB body', tenMegabytes(true), /declared 10485760 bytes/],
+      ['streams a 10 MB body with no length', tenMegabytes(false), /more than 65536 bytes/],
+      ['hangs without answering', hang, /timeout/],
       [
         'sends headers, then never finishes the body',
         (_, response) => {
           response.writeHead(200, { 'content-type': 'application/json' });
           response.write('{"keys":[');
         },
-        'temporarily_unavailable',
         /timeout|aborted/i,
       ],
     ])(
       'an issuer that %s',
-      async (_, route, error, reason) => {
+      async (_, route, reason) => {
         const idp = await registerIdp(idpHost, 'acme2');
         idpHost.routes.set('/acme2/keys', route);
         const outcome = await endpoint()(tokenRequest(await idp.mint()));
-        const status = error === 'invalid_grant' ? 400 : 503;
-        expectRejected(outcome, error, status, reason);
-        if (status === 503) expect(outcome.response.headers['Retry-After']).toBe('1');
+        expectRejected(outcome, 'temporarily_unavailable', 503, reason);
+        expect(outcome.response.headers['Retry-After']).toBe('1');
+        expect(outcome.audit.outcome).toBe('failed');
         expect(idpHost.count('/acme2/keys')).toBe(1);
       },
       BOUND_MS,
@@ -132,7 +130,7 @@ describe('issuer key set faults, through the token endpoint', () => {
           response.writeHead(302, { location: `${otherHost.origin}/keys` }).end(),
         );
         const outcome = await endpoint()(tokenRequest(await idp.mint()));
-        expectRejected(outcome, 'invalid_grant', 400, /200 OK/);
+        expectRejected(outcome, 'temporarily_unavailable', 503, /HTTP 302/);
         expect(otherHost.count('/keys')).toBe(0);
       },
       BOUND_MS,
@@ -219,6 +217,195 @@ describe('issuer key set faults, through the token endpoint', () => {
       );
       for (const outcome of forged) expectRejected(outcome, 'invalid_grant', 400, /NO_MATCHING_KEY/);
       expect(idpHost.count('/acme2/keys')).toBe(1);
+    });
+  });
+});
+
+/**
+ * The documented bounds of the key resolver, pinned here: the tests below use the defaults and move an injected clock
+ * (milliseconds) across them; nothing waits for wall-clock time.
+ */
+const MAX_AGE_MS = 600_000;
+const UNKNOWN_KID_COOLDOWN_MS = 30_000;
+const FAILURE_COOLDOWN_MS = 10_000;
+const STALE_IF_ERROR_MS = 3_600_000;
+const DISCOVERY_MAX_AGE_MS = 3_600_000;
+
+describe('issuer key set outages, through the token endpoint', () => {
+  let f: Fixture;
+  let host: HttpStub;
+  let nowMs: number;
+  let exchange: ReturnType<typeof createTokenEndpoint>;
+
+  beforeEach(async () => {
+    f = await createFixture();
+    host = await HttpStub.start();
+    nowMs = 1_000_000;
+    const { allowHttpLoopback, allowPrivateAddresses, timeoutMs } = LOCAL;
+    const resolver = new RemoteKeyResolver({ allowHttpLoopback, allowPrivateAddresses, timeoutMs, now: () => nowMs });
+    exchange = createTokenEndpoint({ ...f, keyResolver: resolver });
+  });
+  afterEach(async () => {
+    await host.close();
+  });
+
+  async function registerIdp(options: { discovered?: boolean } = {}) {
+    const issuer = `${host.origin}/acme2`;
+    const idp = await TestIdp.create({ issuer, audience: ISSUER, clientId: CLIENTS.basic, now: () => f.clock.now() });
+    f.addTrust({ tenantId: 'acme2', issuer, jwksUri: options.discovered ? undefined : `${issuer}/keys` });
+    return idp;
+  }
+  const answer = (status: number) => (_: IncomingMessage, response: ServerResponse) => response.writeHead(status).end();
+  const exchangeAll = (idp: TestIdp, count: number) =>
+    Promise.all(Array.from({ length: count }, async () => exchange(tokenRequest(await idp.mint()))));
+
+  it.each([429, 500])(
+    'a key set answering HTTP %d is 503 temporarily_unavailable, audited as a dependency failure',
+    async (status) => {
+      const idp = await registerIdp();
+      host.routes.set('/acme2/keys', answer(status));
+      const outcome = await exchange(tokenRequest(await idp.mint()));
+      expectRejected(outcome, 'temporarily_unavailable', 503, new RegExp(`^issuer keys: HTTP ${status}$`));
+      expect(outcome.response.headers['Retry-After']).toBe('1');
+      expect(outcome.audit).toMatchObject({ outcome: 'failed', error: 'temporarily_unavailable' });
+    },
+  );
+
+  it('after a failed fetch, concurrent and later requests within the failure cooldown get 503 without a refetch', async () => {
+    const idp = await registerIdp();
+    host.routes.set('/acme2/keys', answer(429));
+    for (const outcome of await exchangeAll(idp, 10)) {
+      expectRejected(outcome, 'temporarily_unavailable', 503, /HTTP 429/);
+    }
+    expect(host.count('/acme2/keys')).toBe(1);
+
+    nowMs += FAILURE_COOLDOWN_MS - 1;
+    for (const outcome of await exchangeAll(idp, 10)) {
+      expectRejected(outcome, 'temporarily_unavailable', 503, /HTTP 429/);
+    }
+    expect(host.count('/acme2/keys')).toBe(1);
+  });
+
+  it('when the failure cooldown ends, one refetch serves every waiting request', async () => {
+    const idp = await registerIdp();
+    host.routes.set('/acme2/keys', answer(503));
+    expectRejected(await exchange(tokenRequest(await idp.mint())), 'temporarily_unavailable', 503);
+    host.json('/acme2/keys', idp.jwks);
+    nowMs += FAILURE_COOLDOWN_MS - 1;
+    expectRejected(await exchange(tokenRequest(await idp.mint())), 'temporarily_unavailable', 503, /HTTP 503/);
+    expect(host.count('/acme2/keys')).toBe(1);
+
+    nowMs += 1;
+    for (const outcome of await exchangeAll(idp, 10)) expectIssued(outcome);
+    expect(host.count('/acme2/keys')).toBe(2);
+  });
+
+  it('when a refresh of stale keys fails, the last good keys serve until an hour past their max age', async () => {
+    const idp = await registerIdp();
+    host.json('/acme2/keys', idp.jwks);
+    expectIssued(await exchange(tokenRequest(await idp.mint())));
+    host.routes.set('/acme2/keys', answer(503));
+
+    nowMs += MAX_AGE_MS;
+    expectIssued(await exchange(tokenRequest(await idp.mint())));
+    expect(host.count('/acme2/keys')).toBe(2);
+    // Within the failure cooldown the stale keys serve without another attempt; after it, one more attempt.
+    nowMs += FAILURE_COOLDOWN_MS - 1;
+    expectIssued(await exchange(tokenRequest(await idp.mint())));
+    expect(host.count('/acme2/keys')).toBe(2);
+    nowMs += STALE_IF_ERROR_MS - FAILURE_COOLDOWN_MS;
+    expectIssued(await exchange(tokenRequest(await idp.mint())));
+    expect(host.count('/acme2/keys')).toBe(3);
+  });
+
+  it('beyond the stale-if-error bound, keys whose refresh fails are not used: 503', async () => {
+    const idp = await registerIdp();
+    host.json('/acme2/keys', idp.jwks);
+    expectIssued(await exchange(tokenRequest(await idp.mint())));
+    host.routes.set('/acme2/keys', answer(503));
+
+    nowMs += MAX_AGE_MS + STALE_IF_ERROR_MS;
+    const outcome = await exchange(tokenRequest(await idp.mint()));
+    expectRejected(outcome, 'temporarily_unavailable', 503, /^issuer keys: HTTP 503$/);
+    expect(outcome.audit.outcome).toBe('failed');
+  });
+
+  it('a refresh that succeeds after stale keys served replaces them', async () => {
+    const idp = await registerIdp();
+    host.json('/acme2/keys', idp.jwks);
+    expectIssued(await exchange(tokenRequest(await idp.mint())));
+    host.routes.set('/acme2/keys', answer(429));
+    nowMs += MAX_AGE_MS;
+    expectIssued(await exchange(tokenRequest(await idp.mint())));
+    // The IdP recovers having removed the key (it was compromised, say): once refreshed, the old key is refused.
+    host.json('/acme2/keys', { keys: [] });
+    nowMs += FAILURE_COOLDOWN_MS;
+    expectRejected(await exchange(tokenRequest(await idp.mint())), 'invalid_grant', 400, /NO_MATCHING_KEY/);
+    expect(host.count('/acme2/keys')).toBe(3);
+  });
+
+  it('an unknown kid whose refetch fails is 503, and the failure is not retried within the cooldown', async () => {
+    const idp = await registerIdp();
+    host.json('/acme2/keys', idp.jwks);
+    expectIssued(await exchange(tokenRequest(await idp.mint())));
+    host.routes.set('/acme2/keys', answer(429));
+    nowMs += UNKNOWN_KID_COOLDOWN_MS;
+
+    const rotated = await exchange(tokenRequest(await idp.mint({ header: { kid: 'rotated' } })));
+    expectRejected(rotated, 'temporarily_unavailable', 503, /HTTP 429/);
+    // The keys in hand are still fresh: the known kid is unaffected.
+    expectIssued(await exchange(tokenRequest(await idp.mint())));
+    const again = await exchange(tokenRequest(await idp.mint({ header: { kid: 'rotated' } })));
+    expectRejected(again, 'temporarily_unavailable', 503, /HTTP 429/);
+    expect(host.count('/acme2/keys')).toBe(2);
+  });
+
+  describe('discovery', () => {
+    it('a failing discovery is 503 and cooled down: no metadata refetch within the failure cooldown', async () => {
+      const idp = await registerIdp({ discovered: true });
+      host.routes.set('/acme2/.well-known/openid-configuration', answer(429));
+      for (const outcome of await exchangeAll(idp, 5)) {
+        expectRejected(outcome, 'temporarily_unavailable', 503, /issuer metadata: .*HTTP 429/);
+        expect(outcome.audit.outcome).toBe('failed');
+      }
+      nowMs += FAILURE_COOLDOWN_MS - 1;
+      expectRejected(await exchange(tokenRequest(await idp.mint())), 'temporarily_unavailable', 503, /HTTP 429/);
+      expect(host.count('/acme2/.well-known/openid-configuration')).toBe(1);
+      expect(host.count('/.well-known/oauth-authorization-server/acme2')).toBe(1);
+
+      host.json('/acme2/.well-known/openid-configuration', { issuer: idp.issuer, jwks_uri: `${idp.issuer}/keys` });
+      host.json('/acme2/keys', idp.jwks);
+      nowMs += 1;
+      expectIssued(await exchange(tokenRequest(await idp.mint())));
+      expect(host.count('/acme2/.well-known/openid-configuration')).toBe(2);
+    });
+
+    it('metadata naming another issuer, or no jwks_uri, is a 503 (the IdP is misconfigured, not the caller)', async () => {
+      const idp = await registerIdp({ discovered: true });
+      host.json('/acme2/.well-known/openid-configuration', { issuer: 'https://impostor.example', jwks_uri: 'x' });
+      host.json('/.well-known/oauth-authorization-server/acme2', { issuer: idp.issuer });
+      const outcome = await exchange(tokenRequest(await idp.mint()));
+      expectRejected(
+        outcome,
+        'temporarily_unavailable',
+        503,
+        /names another issuer \(openid-configuration\); jwks_uri missing .*\(oauth-authorization-server\)/,
+      );
+    });
+
+    it('a discovered jwks_uri is kept when rediscovery fails, until an hour past its max age', async () => {
+      const idp = await registerIdp({ discovered: true });
+      host.json('/acme2/.well-known/openid-configuration', { issuer: idp.issuer, jwks_uri: `${idp.issuer}/keys` });
+      host.json('/acme2/keys', idp.jwks);
+      expectIssued(await exchange(tokenRequest(await idp.mint())));
+      host.routes.set('/acme2/.well-known/openid-configuration', answer(503));
+
+      nowMs += DISCOVERY_MAX_AGE_MS;
+      expectIssued(await exchange(tokenRequest(await idp.mint())));
+      expect(host.count('/acme2/.well-known/openid-configuration')).toBe(2);
+      nowMs += STALE_IF_ERROR_MS;
+      const outcome = await exchange(tokenRequest(await idp.mint()));
+      expectRejected(outcome, 'temporarily_unavailable', 503, /issuer metadata: .*HTTP 503/);
     });
   });
 });
@@ -351,7 +538,8 @@ describe('issuer fetch safety', () => {
       f.addTrust({ tenantId: 'registered', issuer, jwksUri: uri(host.origin) });
       host.json('/keys', idp.jwks);
       const outcome = await exchangeWith({})(tokenRequest(await idp.mint()));
-      expectRejected(outcome, 'invalid_grant', 400, reason);
+      // A registration the server will not fetch is the operator's to fix: a dependency failure, not the caller's.
+      expectRejected(outcome, 'temporarily_unavailable', 503, reason);
       expect(outcome.audit.reason).toMatch(/refus/);
       expect(fetched()).toEqual([]);
     });
