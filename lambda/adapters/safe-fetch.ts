@@ -91,7 +91,7 @@ export type FetchLike = (
 /**
  * A minimal GET for documents we must fetch from third parties (issuer key sets and metadata): https only (http on
  * loopback in local mode), no redirects followed, private addresses refused, the body capped, and the caller's abort
- * signal honoured. It returns a standard Response so jose can use it as its fetch.
+ * signal honoured. It returns a standard Response, read as fetch's would be.
  */
 export function createSafeFetch(options: SafeFetchOptions): FetchLike {
   return (input, init = {}) =>
