@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { systemClock } from '../../lambda/core/ports';
 import type { TokenEndpointDeps } from '../../lambda/core/token-endpoint';
 import { createJwksHandler, createMetadataHandler, createTokenHandler, once } from '../../lambda/handlers/api';
 import { createLogger, type Logger } from '../../lambda/handlers/logger';
+import { prepareDataDir } from './data-dir';
 import { createDemoIdp, type DemoIdp } from './demo-idp';
 import { createHttpApiServer, type Route } from './http-adapter';
 
@@ -22,7 +23,10 @@ export interface LocalServerOptions {
   readonly host?: string;
   /** 0 picks a free port. @default 3000 */
   readonly port?: number;
-  /** Where the table, the signing key and the demo credentials persist. @default '.data' */
+  /**
+   * Where the table, the signing key and the demo credentials persist: created 0700, refused if open to other users
+   * and not this server's. @default '.data'
+   */
   readonly dataDir?: string;
   /** A configuration file (docs/configuration-file.md). Without one, a demo is seeded. */
   readonly configPath?: string;
@@ -64,9 +68,9 @@ export const DEMO_FILE = 'demo.json';
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const host = options.host ?? '127.0.0.1';
   const dataDir = options.dataDir ?? '.data';
-  mkdirSync(dataDir, { recursive: true });
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const logger = createLogger({ service: 'local', write });
+  if (prepareDataDir(dataDir).tightened) logger.warn('data directory was open to other users: now 0700', { dataDir });
 
   const routes: Route[] = [];
   const http = createHttpApiServer(routes);
