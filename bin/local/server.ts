@@ -2,8 +2,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { applyConfig, DynamoRegistry, DynamoReplayStore, RegistryTable } from '../../lambda/adapters/dynamodb';
 import { loadOrCreateFileSigner } from '../../lambda/adapters/file-signer';
 import { RemoteKeyResolver } from '../../lambda/adapters/issuer-keys';
@@ -16,6 +14,7 @@ import { createJwksHandler, createMetadataHandler, createTokenHandler, once } fr
 import { createLogger, type Logger } from '../../lambda/handlers/logger';
 import { prepareDataDir } from './data-dir';
 import { createDemoIdp, type DemoIdp } from './demo-idp';
+import { startEmbeddedDynamo } from './embedded-dynamodb';
 import { createHttpApiServer, type Route } from './http-adapter';
 
 export interface LocalServerOptions {
@@ -63,7 +62,8 @@ export const DEMO_FILE = 'demo.json';
 
 /**
  * The local server: the same handlers as in Lambda, behind a small HTTP adapter, with an embedded dynalite (through
- * the real DynamoDB adapter) and a signing key in a file. Everything binds to loopback.
+ * the real DynamoDB adapter, over a unix socket only this user can reach) and a signing key in a file. The one TCP
+ * listener is the HTTP port, on loopback by default.
  */
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const host = options.host ?? '127.0.0.1';
@@ -72,19 +72,15 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const logger = createLogger({ service: 'local', write });
   if (prepareDataDir(dataDir).tightened) logger.warn('data directory was open to other users: now 0700', { dataDir });
 
+  const dynamo = await startEmbeddedDynamo({ dataDir, tableName: TABLE_NAME, persist: !options.inMemory });
+  const { client } = dynamo;
   const routes: Route[] = [];
   const http = createHttpApiServer(routes);
-  await listen(http, options.port ?? 3000, host);
-  const url = `http://${host}:${(http.address() as AddressInfo).port}`;
-  const issuer = options.issuer ?? url;
-
-  const dynamo = await startDynalite(options.inMemory ? undefined : join(dataDir, 'dynamodb'));
   try {
-    const client = new DynamoDBClient({
-      endpoint: dynamo.endpoint,
-      region: 'local',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    await listen(http, options.port ?? 3000, host);
+    const url = `http://${host}:${(http.address() as AddressInfo).port}`;
+    const issuer = options.issuer ?? url;
+
     const table = new RegistryTable({ client, tableName: TABLE_NAME });
     await table.createTable();
 
@@ -119,7 +115,6 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       close: async () => {
         http.closeAllConnections();
         await new Promise<void>((resolve) => http.close(() => resolve()));
-        client.destroy();
         await dynamo.close();
       },
     };
@@ -202,20 +197,4 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       resolve();
     });
   });
-}
-
-interface Dynalite {
-  readonly endpoint: string;
-  close(): Promise<void>;
-}
-
-/** dynalite on loopback: in memory, or on LevelDB under the data folder so that registrations survive a restart. */
-async function startDynalite(path: string | undefined): Promise<Dynalite> {
-  const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await listen(server, 0, '127.0.0.1');
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }
