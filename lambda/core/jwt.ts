@@ -103,6 +103,7 @@ export async function verifyJwt(
   } catch (error) {
     if (error instanceof TemporarilyUnavailableError || error instanceof ServerError) throw error;
     if (error instanceof OAuthError) throw reject('signature is invalid', error.reason);
+    // A resolver built on jose's remote key sets reports an outage this way.
     if (error instanceof errors.JWKSTimeout) throw new TemporarilyUnavailableError('issuer key set timed out');
     if (error instanceof errors.JOSEError) throw reject('signature is invalid', `${error.code}: ${error.message}`);
     throw error;

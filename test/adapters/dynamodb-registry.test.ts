@@ -89,6 +89,20 @@ describe('DynamoRegistry', () => {
     if (result.error) throw result.error;
   }
 
+  /** A client of the same dynalite that records the name of every command it sends. */
+  function countingClient(): { client: DynamoDBClient; sent: string[] } {
+    const sent: string[] = [];
+    const counting = dynamo.client();
+    counting.middlewareStack.add(
+      (next, context) => (args) => {
+        sent.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    return { client: counting, sent };
+  }
+
   const putRaw = (record: Parameters<typeof toItem>[0]) =>
     client.send(new PutItemCommand({ TableName: tableName, Item: toItem(record) }));
 
@@ -135,15 +149,7 @@ describe('DynamoRegistry', () => {
   });
 
   it('answers an issuer or client_id that is not well-formed Unicode, or too long in UTF-8 bytes only, without asking DynamoDB', async () => {
-    const sent: string[] = [];
-    const counting = dynamo.client();
-    counting.middlewareStack.add(
-      (next, context) => (args) => {
-        sent.push(String(context.commandName));
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
+    const { client: counting, sent } = countingClient();
     try {
       const r = registry({ client: counting });
       // A lone surrogate has no UTF-8 form: real DynamoDB answers ValidationException, which would be a 500.
@@ -304,15 +310,7 @@ describe('DynamoRegistry', () => {
 
     it('shares one request between concurrent misses for the same key', async () => {
       await seed({ kind: 'tenant', value: ACME }, { kind: 'issuer', value: trust({ tenantId: 'acme', issuer: OKTA }) });
-      const sent: string[] = [];
-      const counting = dynamo.client();
-      counting.middlewareStack.add(
-        (next, context) => (args) => {
-          sent.push(String(context.commandName));
-          return next(args);
-        },
-        { step: 'initialize' },
-      );
+      const { client: counting, sent } = countingClient();
       try {
         const r = new DynamoRegistry({ client: counting, tableName, nowMs: () => nowMs });
         const results = await Promise.all(Array.from({ length: 20 }, () => r.trustsForIssuer(OKTA)));

@@ -5,6 +5,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { type LocalServer, startLocalServer } from '../../bin/local/server';
 import { hashClientSecret } from '../../lambda/core/secrets';
 import { HttpStub } from '../support/http-stub';
+import { documentedSubject } from '../support/outcome';
 import { TestIdp } from '../support/test-idp';
 
 const RESOURCE = 'https://mcp.example.com/mcp';
@@ -95,7 +96,13 @@ describe('local server, end to end over HTTP', () => {
         typ: 'at+jwt',
       },
     );
-    expect(payload).toMatchObject({ sub: 'user-00u1', tenant: 'acme', client_id: CLIENT_ID, scope: 'tools:list' });
+    expect(payload).toMatchObject({
+      sub: documentedSubject('acme', idp.issuer, 'user-00u1'),
+      idp_sub: 'user-00u1',
+      tenant: 'acme',
+      client_id: CLIENT_ID,
+      scope: 'tools:list',
+    });
     expect(idpHost.count('/idp/keys')).toBeGreaterThanOrEqual(1);
   });
 
@@ -189,7 +196,13 @@ describe('local server demo mode', () => {
       });
       expect(token.status).toBe(200);
       const { access_token } = (await token.json()) as { access_token: string };
-      expect(decodeJwt(access_token)).toMatchObject({ sub: 'alice', tenant: 'demo', aud: demo.resource });
+      expect(decodeJwt(access_token)).toMatchObject({
+        sub: documentedSubject('demo', demo.demoIdp, 'alice'),
+        idp_iss: demo.demoIdp,
+        idp_sub: 'alice',
+        tenant: 'demo',
+        aud: demo.resource,
+      });
     } finally {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
