@@ -14,6 +14,18 @@ export interface ServerConfig {
   readonly maxAssertionBytes: number;
   /** `Cache-Control: max-age` of the metadata and JWKS documents. */
   readonly metadataMaxAgeSeconds: number;
+  /** The interactive flow (authorization code + PKCE, brokered to upstream OIDC IdPs); off: jwt-bearer only. */
+  readonly interactive: InteractiveConfig;
+}
+
+export interface InteractiveConfig {
+  readonly enabled: boolean;
+  /** Named on every page (`Sign in to <productName>`). */
+  readonly productName: string;
+  /** How long a login transaction (from /authorize to /callback) lives. */
+  readonly transactionTtlSeconds: number;
+  /** How long an authorization code may be redeemed (at most 60 s). */
+  readonly codeTtlSeconds: number;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -22,6 +34,7 @@ export const CONFIG_DEFAULTS = {
   maxBodyBytes: 16 * 1024,
   maxAssertionBytes: 8 * 1024,
   metadataMaxAgeSeconds: 300,
+  interactive: { enabled: true, productName: 'MCP server', transactionTtlSeconds: 600, codeTtlSeconds: 60 },
 } as const;
 
 /** Longest access token lifetime the server will ever issue, whatever the configuration says. */
@@ -130,6 +143,18 @@ function serverConfigSchema(allowHttpLoopback: boolean) {
       maxBodyBytes: v.optional(seconds(1024, 1024 * 1024), CONFIG_DEFAULTS.maxBodyBytes),
       maxAssertionBytes: v.optional(seconds(512, 64 * 1024), CONFIG_DEFAULTS.maxAssertionBytes),
       metadataMaxAgeSeconds: v.optional(seconds(0, 86400), CONFIG_DEFAULTS.metadataMaxAgeSeconds),
+      interactive: v.optional(
+        v.strictObject({
+          enabled: v.optional(v.boolean(), CONFIG_DEFAULTS.interactive.enabled),
+          productName: v.optional(
+            v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
+            CONFIG_DEFAULTS.interactive.productName,
+          ),
+          transactionTtlSeconds: v.optional(seconds(60, 3600), CONFIG_DEFAULTS.interactive.transactionTtlSeconds),
+          codeTtlSeconds: v.optional(seconds(5, 60), CONFIG_DEFAULTS.interactive.codeTtlSeconds),
+        }),
+        () => ({ ...CONFIG_DEFAULTS.interactive }),
+      ),
     }),
     v.check(
       (c) => c.defaultResource === undefined || c.resources.some((r) => r.id === c.defaultResource),
@@ -170,9 +195,14 @@ export function endpointsOf(issuer: string) {
   return {
     tokenEndpoint: `${issuer}/token`,
     jwksUri: `${issuer}/jwks.json`,
+    authorizationEndpoint: `${issuer}/authorize`,
+    /** Where upstream IdPs send the browser back: register it at each IdP as the redirect URI. */
+    callbackUri: `${issuer}/callback`,
     routes: {
       token: `${path}/token`,
       jwks: `${path}/jwks.json`,
+      authorize: `${path}/authorize`,
+      callback: `${path}/callback`,
       /** RFC 8414 §3.1 inserts the well-known segment before the issuer's path; many clients also try it appended. */
       metadata: [
         ...new Set([

@@ -1,6 +1,8 @@
 import type { JSONWebKeySet } from 'jose';
 
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+export const AUTHORIZATION_CODE_GRANT_TYPE = 'authorization_code';
+export const REFRESH_TOKEN_GRANT_TYPE = 'refresh_token';
 export const ID_JAG_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
 export const CLIENT_ASSERTION_TYPE_JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -93,6 +95,45 @@ export interface Client {
   /** Tenants the client may be used with; `['*']` for all. */
   readonly tenants: readonly string[];
   readonly enabled: boolean;
+  /**
+   * Where the authorization code flow may send the browser back, compared exactly; for a loopback `http` URI
+   * (`127.0.0.1`, `[::1]`, `localhost`) of a native client the port may vary (RFC 8252 §7.3).
+   */
+  readonly redirectUris?: readonly string[];
+  /** Operated by the deployment itself: the interactive flow shows it no consent page. */
+  readonly firstParty?: boolean;
+}
+
+/** How our server authenticates to an upstream IdP's token endpoint. */
+export const UPSTREAM_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+export type UpstreamAuthMethod = (typeof UPSTREAM_AUTH_METHODS)[number];
+
+/** Scopes asked of an upstream IdP unless a connection says otherwise. */
+export const DEFAULT_UPSTREAM_SCOPES: readonly string[] = ['openid', 'email', 'profile'];
+
+/**
+ * A tenant's OpenID Connect IdP, where its users sign in during the interactive flow (we are its client). At most
+ * one per tenant; one connection may be the default, for users whose email domain no tenant claims.
+ */
+export interface Connection {
+  readonly tenantId: string;
+  /** The IdP's issuer identifier: discovery at `<issuer>/.well-known/openid-configuration`, ID tokens' `iss`. */
+  readonly issuer: string;
+  /** Our client id at the IdP. */
+  readonly clientId: string;
+  readonly authMethod: UpstreamAuthMethod;
+  /**
+   * Where our client secret at the IdP is kept (never the secret itself): an AWS Secrets Manager ARN or name in AWS,
+   * a file name under the data directory in local mode. Absent for `none`.
+   */
+  readonly clientSecretRef?: string;
+  /** Scopes asked of the IdP; `openid` always among them. */
+  readonly scopes: readonly string[];
+  /** Email domains (lower case) whose users sign in here: home realm discovery by `login_hint` or the email page. */
+  readonly domains: readonly string[];
+  /** Serves users whose email domain no connection claims. */
+  readonly isDefault: boolean;
+  readonly enabled: boolean;
 }
 
 export const ALL_TENANTS = '*';
@@ -104,6 +145,7 @@ export const ALL_TENANTS = '*';
  */
 export const MAX_ISSUER_BYTES = 900;
 export const MAX_CLIENT_ID_BYTES = 256;
+export const MAX_TENANT_ID_BYTES = 63;
 
 /**
  * True for a non-empty, well-formed Unicode string of at most `maxBytes` UTF-8 bytes: what may be used as (part of)

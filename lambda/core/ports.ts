@@ -1,11 +1,14 @@
 import type { JSONWebKeySet, JWK, JWTVerifyGetKey } from 'jose';
-import type { Client, RegisteredTrust } from './model';
+import type { Client, Connection, RegisteredTrust, Tenant, UpstreamAuthMethod } from './model';
 
-/** Tenants, trusted issuers and clients. Implementations may cache; the core never writes here. */
+/** Tenants, trusted issuers, connections and clients. Implementations may cache; the core never writes here. */
 export interface Registry {
   /** Every registration whose issuer is exactly `issuer`, with its tenant, enabled or not. */
   trustsForIssuer(issuer: string): Promise<readonly RegisteredTrust[]>;
   getClient(clientId: string): Promise<Client | undefined>;
+  getTenant(tenantId: string): Promise<Tenant | undefined>;
+  /** Every upstream OIDC connection, enabled or not (home realm discovery looks through them all). */
+  connections(): Promise<readonly Connection[]>;
 }
 
 /** An id that may be used once: an assertion's `jti` within its issuer, a client assertion's within its client. */
@@ -61,3 +64,118 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Math.floor(Date.now() / 1000) };
+
+/**
+ * A login in progress, from `/authorize` to `/callback`. Its secrets (the upstream PKCE verifier and nonce, the form's
+ * CSRF token) are never stored: they derive from a key that only the browser's cookie yields (transaction.ts), so a
+ * leaked record cannot complete a login. `id` is public: it is the upstream `state` and the forms' reference.
+ */
+export interface LoginTransaction {
+  readonly id: string;
+  /** SHA-256 of the transaction key: proves that a request comes from the browser that started the login. */
+  readonly browserBinding: string;
+  readonly clientId: string;
+  readonly redirectUri: string;
+  /** The client's `state`, returned unchanged. */
+  readonly state?: string;
+  /** The client's PKCE challenge (S256). */
+  readonly codeChallenge: string;
+  readonly resource: string;
+  readonly scopes: readonly string[];
+  /** The tenant whose connection the user signs in with, once home realm discovery has decided. */
+  readonly tenantId?: string;
+  /** The user approved this client (or it needs no approval). */
+  readonly consented: boolean;
+  /** Epoch seconds. */
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+/** What the user may now receive tokens for, as an authorization code carries it until it is redeemed. */
+export interface AuthorizationCodeGrant {
+  /** SHA-256 of the code, base64url: the code itself is never stored. */
+  readonly codeHash: string;
+  /** The grant this code starts: what a replay of the code revokes (and, later, its refresh tokens). */
+  readonly grantId: string;
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly codeChallenge: string;
+  readonly resource: string;
+  readonly scopes: readonly string[];
+  readonly tenantId: string;
+  /** The upstream IdP's issuer and its subject for the user. */
+  readonly idpIssuer: string;
+  readonly idpSubject: string;
+  readonly email?: string;
+  readonly authTime?: number;
+  readonly acr?: string;
+  readonly amr?: readonly string[];
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+/** What redeeming a code found: the first redemption, a replay of a redeemed code, or nothing usable. */
+export type CodeRedemption =
+  | { readonly outcome: 'redeemed'; readonly grant: AuthorizationCodeGrant }
+  | { readonly outcome: 'replayed'; readonly grant: AuthorizationCodeGrant };
+
+/**
+ * Login transactions, authorization codes and grant revocations: short-lived single-use records, each a conditional
+ * write judged on the request's clock (no transactions).
+ */
+export interface GrantStore {
+  createTransaction(transaction: LoginTransaction): Promise<void>;
+  /** The transaction if it exists, is unused and has not expired at `now`. */
+  getTransaction(id: string, now: number): Promise<LoginTransaction | undefined>;
+  /** Records the browser's choices on a live, unused transaction; false when it is no longer live. */
+  updateTransaction(
+    id: string,
+    changes: { readonly tenantId?: string; readonly consented?: boolean },
+    now: number,
+  ): Promise<boolean>;
+  /** Uses the transaction, once: the one caller that uses it gets it; every other (and an expired one) undefined. */
+  consumeTransaction(id: string, now: number): Promise<LoginTransaction | undefined>;
+  createCode(grant: AuthorizationCodeGrant): Promise<void>;
+  /**
+   * Redeems a code at most once, judged at `now`: `redeemed` for the first caller while the code is live, `replayed`
+   * for every later one (its grant must then be revoked), undefined for an unknown or expired code.
+   */
+  redeemCode(codeHash: string, now: number): Promise<CodeRedemption | undefined>;
+  /** Revokes a grant (a replayed code's): kept at least until `keepUntil`, epoch seconds. */
+  revokeGrant(grantId: string, now: number, keepUntil: number): Promise<void>;
+  isGrantRevoked(grantId: string, now: number): Promise<boolean>;
+}
+
+/** An upstream IdP's OpenID Connect metadata: what the interactive flow needs of it. */
+export interface UpstreamMetadata {
+  readonly issuer: string;
+  readonly authorizationEndpoint: string;
+  readonly tokenEndpoint: string;
+  /** Whether it says it sends `iss` in authorization responses (RFC 9207). */
+  readonly issParameterSupported: boolean;
+}
+
+/** The upstream side of the interactive flow: OIDC discovery and the code exchange, over the safe fetch. */
+export interface UpstreamIdp {
+  /** Discovered from `<issuer>/.well-known/openid-configuration` (cached); `issuer` must match exactly. */
+  metadata(issuer: string): Promise<UpstreamMetadata>;
+  /**
+   * Exchanges an upstream authorization code at the IdP's token endpoint and returns its ID token (unverified).
+   * An IdP that cannot be reached or answers 5xx: `TemporarilyUnavailableError`; any other refusal: an `OAuthError`.
+   */
+  exchangeCode(request: {
+    readonly tokenEndpoint: string;
+    readonly clientId: string;
+    readonly authMethod: UpstreamAuthMethod;
+    readonly clientSecret?: string;
+    readonly code: string;
+    readonly redirectUri: string;
+    readonly codeVerifier: string;
+  }): Promise<{ readonly idToken: string }>;
+}
+
+/** Secrets referenced by the registry (upstream client secrets): Secrets Manager in AWS, files locally. */
+export interface SecretSource {
+  /** The secret a reference names; throws when it cannot be read (never logs or returns anything else). */
+  secret(ref: string): Promise<string>;
+}

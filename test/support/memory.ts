@@ -1,5 +1,5 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import type { Client, RegisteredTrust } from '../../lambda/core/model';
+import type { Client, Connection, RegisteredTrust, Tenant } from '../../lambda/core/model';
 import type {
   Clock,
   KeyResolver,
@@ -23,6 +23,17 @@ export class MemoryRegistry implements Registry {
 
   async getClient(clientId: string): Promise<Client | undefined> {
     return this.clients.get(clientId);
+  }
+
+  readonly tenants = new Map<string, Tenant>();
+  readonly connectionList: Connection[] = [];
+
+  async getTenant(tenantId: string): Promise<Tenant | undefined> {
+    return this.tenants.get(tenantId) ?? this.trusts.find(({ tenant }) => tenant.id === tenantId)?.tenant;
+  }
+
+  async connections(): Promise<readonly Connection[]> {
+    return this.connectionList;
   }
 }
 

@@ -5,8 +5,10 @@ import {
   ASYMMETRIC_ALGORITHMS,
   CLIENT_AUTH_METHODS,
   type Client,
+  type Connection,
   type IssuerTrust,
   type Tenant,
+  UPSTREAM_AUTH_METHODS,
 } from '../../core/model';
 import { isSecretHash } from '../../core/secrets';
 import { fromItem, type Item, type Plain, toItem } from './attributes';
@@ -21,9 +23,16 @@ import { TABLE_KEYS } from './table';
  * | tenant       | `TENANT#<id>`       | `TENANT`           | `TENANT` | `<id>`                |
  * | issuer trust | `ISSUER#<issuer>`   | `TENANT#<tenant>`  | `ISSUER` | `<tenant>#<issuer>`   |
  * | client       | `CLIENT#<clientId>` | `CLIENT`           | `CLIENT` | `<clientId>`          |
+ * | connection   | `CONNECTION#<tenant>` | `CONNECTION`     | `CONNECTION` | `<tenant>`        |
  * | replay       | `REPLAY#<sha256>`   | `REPLAY`           | –        | –                     |
  */
-export const ITEM_PREFIX = { tenant: 'TENANT', issuer: 'ISSUER', client: 'CLIENT', replay: 'REPLAY' } as const;
+export const ITEM_PREFIX = {
+  tenant: 'TENANT',
+  issuer: 'ISSUER',
+  client: 'CLIENT',
+  connection: 'CONNECTION',
+  replay: 'REPLAY',
+} as const;
 
 export interface Key {
   readonly pk: string;
@@ -41,6 +50,11 @@ export function issuerPartition(issuer: string): string {
 
 export function trustKey(tenantId: string, issuer: string): Key {
   return { pk: issuerPartition(issuer), sk: `${ITEM_PREFIX.tenant}#${tenantId}` };
+}
+
+/** A tenant has at most one connection, so the tenant id names it. */
+export function connectionKey(tenantId: string): Key {
+  return { pk: `${ITEM_PREFIX.connection}#${tenantId}`, sk: ITEM_PREFIX.connection };
 }
 
 export function clientKey(clientId: string): Key {
@@ -94,7 +108,7 @@ function indexAttributes(ref: EntityRef): { [name: string]: string } {
 }
 
 /** The index partition that lists one type; the issuers of one tenant share the sort key prefix `<tenant>#`. */
-export function indexPartition(kind: Entity['kind']): string {
+export function indexPartition(kind: Exclude<keyof typeof ITEM_PREFIX, 'replay'>): string {
   return ITEM_PREFIX[kind];
 }
 
@@ -173,6 +187,23 @@ const clientItemSchema = v.looseObject({
   grantTypes: v.array(text),
   scopes: v.optional(v.array(text)),
   tenants: v.array(text),
+  enabled: v.boolean(),
+  version,
+});
+
+const connectionItemSchema = v.looseObject({
+  type: v.literal('connection'),
+  tenantId: text,
+  issuer: text,
+  clientId: text,
+  authMethod: v.picklist(UPSTREAM_AUTH_METHODS),
+  clientSecretRef: v.optional(text),
+  scopes: v.pipe(
+    v.array(text),
+    v.check((list) => list.includes('openid'), 'scopes must include openid'),
+  ),
+  domains: v.array(text),
+  isDefault: v.boolean(),
   enabled: v.boolean(),
   version,
 });
@@ -266,6 +297,18 @@ export function decodeClient(item: Item): Decoded<Client> {
  */
 export function managedByOf(item: Item): ManagedBy | undefined {
   return item.managedBy?.S === 'construct' ? 'construct' : undefined;
+}
+
+export function decodeConnection(item: Item): Decoded<Connection> {
+  const decoded = decode(connectionItemSchema, item, (value, key) => sameKey(key, connectionKey(value.tenantId)));
+  if (!decoded.ok) return decoded;
+  const { tenantId, issuer, clientId, authMethod, clientSecretRef, scopes, domains, isDefault, enabled } =
+    decoded.value;
+  return {
+    ok: true,
+    version: decoded.version,
+    value: compact({ tenantId, issuer, clientId, authMethod, clientSecretRef, scopes, domains, isDefault, enabled }),
+  };
 }
 
 /** Decodes any configuration item by its `type`; replay records and unknown types are `undefined`. */

@@ -8,9 +8,11 @@ import {
 import { TemporarilyUnavailableError } from '../../core/errors';
 import {
   type Client,
+  type Connection,
   isStorableIdentifier,
   MAX_CLIENT_ID_BYTES,
   MAX_ISSUER_BYTES,
+  MAX_TENANT_ID_BYTES,
   type RegisteredTrust,
   type Tenant,
 } from '../../core/model';
@@ -21,9 +23,11 @@ import { storeCall } from './errors';
 import {
   clientKey,
   decodeClient,
+  decodeConnection,
   decodeTenant,
   decodeTrust,
   describeMalformed,
+  indexPartition,
   issuerPartition,
   keyAttributes,
   tenantKey,
@@ -57,6 +61,8 @@ const BATCH_MAX_KEYS = 100;
 export class DynamoRegistry implements Registry {
   private readonly trusts: LookupCache<readonly RegisteredTrust[]>;
   private readonly clients: LookupCache<Client | undefined>;
+  private readonly tenants: LookupCache<Tenant | undefined>;
+  private readonly allConnections: LookupCache<readonly Connection[]>;
   private readonly onInvalidItem: (description: string) => void;
 
   constructor(private readonly options: DynamoRegistryOptions) {
@@ -65,6 +71,8 @@ export class DynamoRegistry implements Registry {
     const nowMs = options.nowMs ?? Date.now;
     this.trusts = new LookupCache(maxAge, maxEntries, nowMs);
     this.clients = new LookupCache(maxAge, maxEntries, nowMs);
+    this.tenants = new LookupCache(maxAge, maxEntries, nowMs);
+    this.allConnections = new LookupCache(maxAge, 1, nowMs);
     this.onInvalidItem = options.onInvalidItem ?? ((description) => console.warn(description));
   }
 
@@ -77,6 +85,22 @@ export class DynamoRegistry implements Registry {
   getClient(clientId: string): Promise<Client | undefined> {
     if (!isStorableIdentifier(clientId, MAX_CLIENT_ID_BYTES)) return Promise.resolve(undefined);
     return this.clients.get(clientId, () => this.loadClient(clientId));
+  }
+
+  getTenant(tenantId: string): Promise<Tenant | undefined> {
+    if (!isStorableIdentifier(tenantId, MAX_TENANT_ID_BYTES)) return Promise.resolve(undefined);
+    return this.tenants.get(tenantId, async () => (await this.loadTenants([tenantId])).get(tenantId));
+  }
+
+  /** All connections, one Query on the index (a deployment has one per tenant at most), cached like the rest. */
+  connections(): Promise<readonly Connection[]> {
+    return this.allConnections.get('*', async () => {
+      const items = await this.queryIndex(indexPartition('connection'));
+      return items.flatMap((item) => {
+        const connection = this.valid(item, decodeConnection(item));
+        return connection ? [connection] : [];
+      });
+    });
   }
 
   private async loadClient(clientId: string): Promise<Client | undefined> {
@@ -102,7 +126,24 @@ export class DynamoRegistry implements Registry {
     });
   }
 
-  private async queryPartition(issuer: string): Promise<Item[]> {
+  private queryPartition(issuer: string): Promise<Item[]> {
+    return this.queryAll({ KeyConditionExpression: '#pk = :pk' }, TABLE_KEYS.partitionKey, issuerPartition(issuer));
+  }
+
+  private queryIndex(partition: string): Promise<Item[]> {
+    return this.queryAll(
+      { IndexName: TABLE_KEYS.indexName, KeyConditionExpression: '#pk = :pk' },
+      TABLE_KEYS.indexPartitionKey,
+      partition,
+    );
+  }
+
+  /** Every page of a Query on one partition (of the table or the index). */
+  private async queryAll(
+    input: { IndexName?: string; KeyConditionExpression: string },
+    keyName: string,
+    partition: string,
+  ): Promise<Item[]> {
     const { client, tableName } = this.options;
     const items: Item[] = [];
     let startKey: Item | undefined;
@@ -111,9 +152,9 @@ export class DynamoRegistry implements Registry {
         client.send(
           new QueryCommand({
             TableName: tableName,
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey },
-            ExpressionAttributeValues: { ':pk': { S: issuerPartition(issuer) } },
+            ...input,
+            ExpressionAttributeNames: { '#pk': keyName },
+            ExpressionAttributeValues: { ':pk': { S: partition } },
             ExclusiveStartKey: startKey,
           }),
         ),
