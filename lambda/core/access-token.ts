@@ -1,31 +1,38 @@
 import { randomFillSync } from 'node:crypto';
-import type { IdentityAssertion } from './assertion';
 import type { Grant } from './grant';
-import { subjectIdentifier } from './identity';
-import type { Tenant } from './model';
+import { subjectIdentifier, type UpstreamIdentity } from './identity';
 import type { Signer } from './ports';
 
 export interface AccessTokenInput {
   readonly issuer: string;
-  readonly assertion: IdentityAssertion;
-  readonly tenant: Tenant;
+  readonly clientId: string;
+  /** Who the token is about: the tenant, and the IdP's issuer and subject for the person. */
+  readonly identity: UpstreamIdentity;
+  /** What the IdP said about the authentication, passed through (RFC 9068 §2.2.1). */
+  readonly user?: UserDetails;
   readonly grant: Grant;
   readonly issuedAt: number;
   readonly lifetimeSeconds: number;
 }
 
+export interface UserDetails {
+  readonly email?: string;
+  readonly authTime?: number;
+  readonly acr?: string;
+  readonly amr?: readonly string[];
+}
+
 /**
  * RFC 9068 claims. `sub` identifies the person across the whole server (identity.ts); `tenant`, `idp_iss` and
- * `idp_sub` say who vouched for them and what their IdP calls them.
+ * `idp_sub` say who vouched for them and what their IdP calls them. The same for every grant.
  */
 export function accessTokenClaims(input: AccessTokenInput): Record<string, unknown> {
-  const { assertion, grant } = input;
-  const identity = { tenant: input.tenant.id, issuer: assertion.issuer, subject: assertion.subject };
+  const { identity, grant, user = {} } = input;
   return {
     iss: input.issuer,
     sub: subjectIdentifier(identity),
     aud: grant.resource.id,
-    client_id: assertion.clientId,
+    client_id: input.clientId,
     iat: input.issuedAt,
     exp: input.issuedAt + input.lifetimeSeconds,
     jti: randomTokenId(),
@@ -33,10 +40,10 @@ export function accessTokenClaims(input: AccessTokenInput): Record<string, unkno
     tenant: identity.tenant,
     idp_iss: identity.issuer,
     idp_sub: identity.subject,
-    ...(assertion.email !== undefined ? { email: assertion.email } : {}),
-    ...(assertion.authTime !== undefined ? { auth_time: assertion.authTime } : {}),
-    ...(assertion.acr !== undefined ? { acr: assertion.acr } : {}),
-    ...(assertion.amr !== undefined ? { amr: assertion.amr } : {}),
+    ...(user.email !== undefined ? { email: user.email } : {}),
+    ...(user.authTime !== undefined ? { auth_time: user.authTime } : {}),
+    ...(user.acr !== undefined ? { acr: user.acr } : {}),
+    ...(user.amr !== undefined ? { amr: user.amr } : {}),
   };
 }
 

@@ -7,6 +7,8 @@ import { hash } from 'node:crypto';
 export interface AuditRecord {
   readonly event: 'token_exchange';
   readonly outcome: 'issued' | 'rejected' | 'failed';
+  /** The `grant_type` asked for, once known to be one this server serves. */
+  readonly grantType?: string;
   readonly error?: string;
   /** Internal detail of a rejection; never sent to the caller. */
   readonly reason?: string;

@@ -54,6 +54,18 @@ export class UnsupportedGrantTypeError extends OAuthError {
   readonly status = 400;
 }
 
+/** RFC 6749 §4.1.2.1: the authorization server does not support this `response_type`. */
+export class UnsupportedResponseTypeError extends OAuthError {
+  readonly error = 'unsupported_response_type';
+  readonly status = 400;
+}
+
+/** RFC 6749 §4.1.2.1: the user (or the server on the user's behalf) refused the request. */
+export class AccessDeniedError extends OAuthError {
+  readonly error = 'access_denied';
+  readonly status = 403;
+}
+
 export class InvalidScopeError extends OAuthError {
   readonly error = 'invalid_scope';
   readonly status = 400;

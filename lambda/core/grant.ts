@@ -30,7 +30,7 @@ export function decideGrant(
   return { resource, scopes: decideScopes(request.requestedScopes, assertion.scopes, client, resource) };
 }
 
-function decideResource(
+export function decideResource(
   requested: readonly string[],
   asserted: readonly string[] | undefined,
   config: ServerConfig,

@@ -7,6 +7,8 @@ export interface HttpRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body?: string;
   readonly isBase64Encoded?: boolean;
+  /** The raw query string, without `?` (API Gateway's `rawQueryString`). */
+  readonly query?: string;
 }
 
 export interface HttpResponse {
@@ -91,9 +93,17 @@ export interface FormParameters {
  */
 export function readForm(request: HttpRequest, maxBytes: number, repeatable: readonly string[]): FormParameters {
   requireFormContentType(header(request, 'content-type'));
+  return parseParameters(bodyText(request, maxBytes), repeatable);
+}
+
+/**
+ * Parameters of a query string or a form body (`application/x-www-form-urlencoded` syntax). A repeated parameter
+ * other than those in `repeatable` is `invalid_request`; empty values count as omitted (RFC 6749 §3.1).
+ */
+export function parseParameters(text: string, repeatable: readonly string[]): FormParameters {
   // One pass: each name's non-empty values, in order; the first repeated name that may not repeat is refused.
   const values = new Map<string, string[]>();
-  for (const [name, value] of new URLSearchParams(bodyText(request, maxBytes))) {
+  for (const [name, value] of new URLSearchParams(text)) {
     let list = values.get(name);
     if (list === undefined) {
       list = [];

@@ -1,22 +1,43 @@
 import { endpointsOf, type ServerConfig } from './config';
 import { type HttpResponse, jsonResponse } from './http';
-import { DEFAULT_ASSERTION_ALGORITHMS, ID_JAG_PROFILE, JWT_BEARER_GRANT_TYPE } from './model';
+import {
+  AUTHORIZATION_CODE_GRANT_TYPE,
+  DEFAULT_ASSERTION_ALGORITHMS,
+  ID_JAG_PROFILE,
+  JWT_BEARER_GRANT_TYPE,
+} from './model';
 import type { Signer } from './ports';
 
-/** RFC 8414 authorization server metadata. Tenants and trusted issuers are never listed. */
+/**
+ * RFC 8414 authorization server metadata (PROTOCOL.md §7, §14): what this deployment serves, nothing more. Tenants,
+ * trusted issuers and connections are never listed.
+ */
 export function authorizationServerMetadata(config: ServerConfig) {
-  const { tokenEndpoint, jwksUri } = endpointsOf(config.issuer);
+  const { tokenEndpoint, jwksUri, authorizationEndpoint } = endpointsOf(config.issuer);
   const scopes = [...new Set(config.resources.flatMap((resource) => resource.scopes))];
+  const interactive = config.interactive.enabled;
+  const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
   return {
     issuer: config.issuer,
+    ...(interactive ? { authorization_endpoint: authorizationEndpoint } : {}),
     token_endpoint: tokenEndpoint,
     jwks_uri: jwksUri,
-    grant_types_supported: [JWT_BEARER_GRANT_TYPE],
+    grant_types_supported: interactive
+      ? [AUTHORIZATION_CODE_GRANT_TYPE, JWT_BEARER_GRANT_TYPE]
+      : [JWT_BEARER_GRANT_TYPE],
     authorization_grant_profiles_supported: [ID_JAG_PROFILE],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    // Public clients (`none`) are the norm for MCP clients in the interactive flow.
+    token_endpoint_auth_methods_supported: interactive ? [...authMethods, 'none'] : authMethods,
     token_endpoint_auth_signing_alg_values_supported: [...DEFAULT_ASSERTION_ALGORITHMS],
     scopes_supported: scopes,
-    response_types_supported: [],
+    response_types_supported: interactive ? ['code'] : [],
+    ...(interactive
+      ? {
+          response_modes_supported: ['query'],
+          code_challenge_methods_supported: ['S256'],
+          authorization_response_iss_parameter_supported: true,
+        }
+      : {}),
   };
 }
 

@@ -138,6 +138,11 @@ export interface Connection {
 
 export const ALL_TENANTS = '*';
 
+/** Whether a client may be used for a tenant's users. */
+export function clientServesTenant(client: Client, tenantId: string): boolean {
+  return client.tenants.includes(ALL_TENANTS) || client.tenants.includes(tenantId);
+}
+
 /**
  * Bounds for identifiers that become DynamoDB key attributes, in UTF-8 bytes. An issuer is part of a partition key
  * (at most 2,048 bytes) and, after a tenant id of at most 63 bytes and a separator, of an index sort key (at most

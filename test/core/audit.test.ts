@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hashJti } from '../../lambda/core/audit';
+import { JWT_BEARER_GRANT_TYPE } from '../../lambda/core/model';
 import { createFixture, type Fixture, SECRET, tokenRequest } from '../support/fixture';
 import { expectIssued } from '../support/outcome';
 
@@ -16,6 +17,7 @@ describe('audit records', () => {
     expect(outcome.audit).toEqual({
       event: 'token_exchange',
       outcome: 'issued',
+      grantType: JWT_BEARER_GRANT_TYPE,
       tenant: 'acme',
       issuer: f.idp.issuer,
       client: 'claude',

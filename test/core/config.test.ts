@@ -15,6 +15,7 @@ describe('server configuration', () => {
       maxBodyBytes: 16384,
       maxAssertionBytes: 8192,
       metadataMaxAgeSeconds: 300,
+      interactive: { enabled: true, productName: 'MCP server', transactionTtlSeconds: 600, codeTtlSeconds: 60 },
     });
   });
 
@@ -27,6 +28,8 @@ describe('server configuration', () => {
     ['a token lifetime above a day', { accessTokenTtlSeconds: 90000 }, /accessTokenTtlSeconds/],
     ['an unknown default resource', { defaultResource: 'https://nope.example' }, /defaultResource/],
     ['an unknown key', { issuerr: 'x' }, /issuerr/],
+    ['a code lifetime above 60 seconds', { interactive: { codeTtlSeconds: 61 } }, /interactive\.codeTtlSeconds/],
+    ['an empty product name', { interactive: { productName: '' } }, /interactive\.productName/],
   ])('rejects %s with a message naming the field', (_, change, message) => {
     expect(() => resolveServerConfig({ ...valid, ...change }, { source: 'TEST_CONFIG' })).toThrow(ConfigError);
     expect(() => resolveServerConfig({ ...valid, ...change }, { source: 'TEST_CONFIG' })).toThrow(message);

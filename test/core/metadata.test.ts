@@ -8,8 +8,9 @@ import { ISSUER, testConfig } from '../support/fixture';
 describe('metadata and JWKS documents', () => {
   const config = testConfig();
 
-  it('advertises the jwt-bearer grant, the ID-JAG profile and the endpoints derived from the issuer', () => {
-    expect(authorizationServerMetadata(config)).toEqual({
+  it('advertises, with the interactive flow off, the jwt-bearer grant and the ID-JAG profile only', () => {
+    const jwtBearerOnly = testConfig({ interactive: { enabled: false } });
+    expect(authorizationServerMetadata(jwtBearerOnly)).toEqual({
       issuer: ISSUER,
       token_endpoint: `${ISSUER}/token`,
       jwks_uri: `${ISSUER}/jwks.json`,
@@ -19,6 +20,24 @@ describe('metadata and JWKS documents', () => {
       token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
       scopes_supported: ['files:read', 'files:write', 'admin', 'other:read'],
       response_types_supported: [],
+    });
+  });
+
+  it('advertises the interactive flow per PROTOCOL.md §14 when it is on (the default)', () => {
+    expect(authorizationServerMetadata(config)).toEqual({
+      issuer: ISSUER,
+      authorization_endpoint: `${ISSUER}/authorize`,
+      token_endpoint: `${ISSUER}/token`,
+      jwks_uri: `${ISSUER}/jwks.json`,
+      grant_types_supported: ['authorization_code', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
+      authorization_grant_profiles_supported: ['urn:ietf:params:oauth:grant-profile:id-jag'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+      token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
+      scopes_supported: ['files:read', 'files:write', 'admin', 'other:read'],
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
     });
   });
 
@@ -43,6 +62,8 @@ describe('metadata and JWKS documents', () => {
     expect(endpointsOf(ISSUER).routes).toEqual({
       token: '/token',
       jwks: '/jwks.json',
+      authorize: '/authorize',
+      callback: '/callback',
       metadata: ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'],
     });
   });
