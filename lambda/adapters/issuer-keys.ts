@@ -2,10 +2,8 @@ import type { webcrypto } from 'node:crypto';
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { InvalidGrantError, OAuthError, TemporarilyUnavailableError } from '../core/errors';
 import type { KeyResolver, KeySource } from '../core/ports';
+import { Cached, described, fetchJsonDocument, type Timing } from './remote-document';
 import { createSafeFetch, type FetchLike, type SafeFetchOptions } from './safe-fetch';
-
-/** Sent with every fetch (as jose's remote key sets did): some IdPs' firewalls refuse requests without one. */
-const USER_AGENT = 'cdk-id-jag-authorization-server';
 
 export interface RemoteKeyResolverOptions extends Partial<SafeFetchOptions> {
   /** Per-request timeout for key set and metadata fetches. @default 2000 */
@@ -30,72 +28,6 @@ export interface RemoteKeyResolverOptions extends Partial<SafeFetchOptions> {
   readonly now?: () => number;
   /** Replaces the safe fetch (tests only). */
   readonly fetch?: FetchLike;
-}
-
-interface Timing {
-  readonly maxAgeMs: number;
-  readonly failureCooldownMs: number;
-  readonly staleIfErrorMs: number;
-}
-
-/**
- * A value fetched from elsewhere (a key set, a discovered `jwks_uri`): used until `maxAgeMs` old, then fetched again
- * by the first request that needs it, with one fetch in flight shared by every concurrent request. A failed fetch is
- * remembered for `failureCooldownMs`: requests in that window get the same failure, not a new fetch. When a refresh
- * fails, the last good value stays in use until `staleIfErrorMs` past its max age (RFC 5861's stale-if-error).
- *
- * `load` must throw only `TemporarilyUnavailableError`: everything it can fail at is the remote side's.
- */
-class Cached<T> {
-  private good?: { readonly value: T; readonly at: number };
-  private failure?: { readonly error: unknown; readonly at: number };
-  private pending?: Promise<T>;
-
-  constructor(
-    private readonly load: () => Promise<T>,
-    private readonly timing: Timing,
-    private readonly now: () => number,
-  ) {}
-
-  /** Milliseconds since the value in hand was fetched (Infinity before the first success). */
-  age(): number {
-    return this.good ? this.now() - this.good.at : Number.POSITIVE_INFINITY;
-  }
-
-  async get(): Promise<T> {
-    if (this.good && this.age() < this.timing.maxAgeMs) return this.good.value;
-    try {
-      return await this.refresh();
-    } catch (error) {
-      if (this.good && this.age() < this.timing.maxAgeMs + this.timing.staleIfErrorMs) return this.good.value;
-      throw error;
-    }
-  }
-
-  /** Fetches again, unless a fetch is in flight (joined) or failed within the failure cooldown (its error again). */
-  refresh(): Promise<T> {
-    if (this.pending) return this.pending;
-    if (this.failure && this.now() - this.failure.at < this.timing.failureCooldownMs) {
-      return Promise.reject(this.failure.error);
-    }
-    const pending = this.load()
-      .then(
-        (value) => {
-          this.good = { value, at: this.now() };
-          this.failure = undefined;
-          return value;
-        },
-        (error: unknown) => {
-          this.failure = { error, at: this.now() };
-          throw error;
-        },
-      )
-      .finally(() => {
-        if (this.pending === pending) this.pending = undefined;
-      });
-    this.pending = pending;
-    return pending;
-  }
 }
 
 /**
@@ -213,21 +145,8 @@ export class RemoteKeyResolver implements KeyResolver {
     throw new TemporarilyUnavailableError(`issuer metadata: ${problems.join('; ')}`);
   }
 
-  /** GET a JSON document; every way this fails is the remote side's, so it is `TemporarilyUnavailableError`. */
-  private async fetchJson(url: string, accept: string, what: string): Promise<unknown> {
-    let response: Response;
-    try {
-      const signal = AbortSignal.timeout(this.options.timeoutMs ?? 2000);
-      response = await this.fetch(url, { signal, headers: { accept, 'user-agent': USER_AGENT } });
-    } catch (error) {
-      throw new TemporarilyUnavailableError(`${what}: ${fetchFailure(error)}`);
-    }
-    if (response.status !== 200) throw new TemporarilyUnavailableError(`${what}: HTTP ${response.status}`);
-    try {
-      return await response.json();
-    } catch {
-      throw new TemporarilyUnavailableError(`${what}: body is not JSON`);
-    }
+  private fetchJson(url: string, accept: string, what: string): Promise<unknown> {
+    return fetchJsonDocument(this.fetch, url, { accept, what, timeoutMs: this.options.timeoutMs ?? 2000 });
   }
 }
 
@@ -238,23 +157,6 @@ function metadataUrls(issuer: string): [string, string][] {
   const { origin, pathname } = new URL(issuer);
   const path = pathname.replace(/\/$/, '');
   return [openId, ['oauth-authorization-server', `${origin}/.well-known/oauth-authorization-server${path}`]];
-}
-
-function fetchFailure(error: unknown): string {
-  const { name, message } = described(error);
-  if (name === 'TimeoutError' || name === 'AbortError') return 'timeout';
-  // The safe fetch's own errors (unreachable, 5xx, too large, refused URL) carry a message fit for the audit log.
-  return message ?? 'fetch failed';
-}
-
-/** Name and message of anything thrown; read as fields, since a DOMException may come from another realm. */
-function described(error: unknown): { name?: string; message?: string } {
-  if (typeof error !== 'object' || error === null) return {};
-  const { name, message } = error as { name?: unknown; message?: unknown };
-  return {
-    ...(typeof name === 'string' ? { name } : {}),
-    ...(typeof message === 'string' ? { message } : {}),
-  };
 }
 
 /**

@@ -85,13 +85,19 @@ function guardedLookup(hostname: string, options: { all?: boolean }, callback: L
 
 export type FetchLike = (
   url: string,
-  init?: { signal?: AbortSignal | null; headers?: Headers | Record<string, string> },
+  init?: {
+    signal?: AbortSignal | null;
+    headers?: Headers | Record<string, string>;
+    /** GET unless told: POST only for an upstream IdP's token endpoint. */
+    method?: 'GET' | 'POST';
+    body?: string;
+  },
 ) => Promise<Response>;
 
 /**
- * A minimal GET for documents we must fetch from third parties (issuer key sets and metadata): https only (http on
- * loopback in local mode), no redirects followed, private addresses refused, the body capped, and the caller's abort
- * signal honoured. It returns a standard Response, read as fetch's would be.
+ * A minimal GET for documents we must fetch from third parties (issuer key sets and metadata), or a form POST to an
+ * upstream IdP's token endpoint: https only (http on loopback in local mode), no redirects followed, private addresses
+ * refused, the body capped, and the caller's abort signal honoured. It returns a standard Response, read as fetch's would be.
  */
 export function createSafeFetch(options: SafeFetchOptions): FetchLike {
   return (input, init = {}) =>
@@ -108,7 +114,7 @@ export function createSafeFetch(options: SafeFetchOptions): FetchLike {
       }
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
       const request = send(url, {
-        method: 'GET',
+        method: init.method ?? 'GET',
         headers: Object.fromEntries(new Headers(init.headers ?? {}).entries()),
         signal: init.signal ?? undefined,
         ...(checkAddresses ? { lookup: guardedLookup as never } : {}),
@@ -148,6 +154,6 @@ export function createSafeFetch(options: SafeFetchOptions): FetchLike {
         });
         response.on('error', (error) => reject(new UpstreamUnavailableError(error.message)));
       });
-      request.end();
+      request.end(init.body);
     });
 }

@@ -157,10 +157,19 @@ describe('the upstream sign-in (GET /callback)', () => {
       );
     });
 
-    it('passes a refused code exchange back to the client, never a code', async () => {
+    it('passes a refused code exchange back to the client as server_error, never a code', async () => {
       const query = new URLSearchParams(await atUpstream());
       query.set('code', 'not-the-code');
-      expectErrorRedirect(await callback(query.toString()), 'invalid_grant');
+      const outcome = await callback(query.toString());
+      expectErrorRedirect(outcome, 'server_error');
+      expect(outcome.audit.reason).toBe('code exchange: unknown upstream code');
+    });
+
+    it('refuses a code exchange with a wrong connection secret (the IdP refuses it)', async () => {
+      x.secrets.values.set('secretsmanager:acme-oidc', 'not-the-secret');
+      const outcome = await callback(await atUpstream());
+      expectErrorRedirect(outcome, 'server_error');
+      expect(outcome.audit.reason).toBe('code exchange: client');
     });
   });
 

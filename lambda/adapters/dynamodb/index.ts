@@ -9,6 +9,7 @@ export {
   writeChanges,
 } from './admin-store';
 export { isTransientStoreError, toStoreError } from './errors';
+export { DynamoGrantStore, type DynamoGrantStoreOptions } from './grant-store';
 export { DynamoRegistry, type DynamoRegistryOptions } from './registry';
 export { DynamoReplayStore, type DynamoReplayStoreOptions } from './replay-store';
 export { createTableInput, TABLE_KEYS } from './table';

@@ -247,15 +247,21 @@ export function createAuthorizeEndpoint(deps: AuthorizeEndpointDeps) {
     const upstreamCode = params.get('code');
     if (upstreamCode === undefined) throw new ServerError('upstream answer without code');
     const clientSecret = connection.clientSecretRef ? await deps.secrets.secret(connection.clientSecretRef) : undefined;
-    const { idToken } = await deps.upstream.exchangeCode({
-      tokenEndpoint: metadata.tokenEndpoint,
-      clientId: connection.clientId,
-      authMethod: connection.authMethod,
-      ...(clientSecret === undefined ? {} : { clientSecret }),
-      code: upstreamCode,
-      redirectUri: callbackUri,
-      codeVerifier: secrets.upstreamCodeVerifier,
-    });
+    const { idToken } = await deps.upstream
+      .exchangeCode({
+        tokenEndpoint: metadata.tokenEndpoint,
+        clientId: connection.clientId,
+        authMethod: connection.authMethod,
+        ...(clientSecret === undefined ? {} : { clientSecret }),
+        code: upstreamCode,
+        redirectUri: callbackUri,
+        codeVerifier: secrets.upstreamCodeVerifier,
+      })
+      .catch((error: unknown) => {
+        // A refused exchange is between us and the IdP (our credentials, its code): a server error for the client.
+        const oauth = toOAuthError(error);
+        throw oauth instanceof TemporarilyUnavailableError ? oauth : new ServerError(`code exchange: ${oauth.reason}`);
+      });
     const user = await validateIdToken(idToken, {
       connection,
       nonce: secrets.upstreamNonce,

@@ -6,11 +6,12 @@ import { InvalidGrantError, InvalidRequestError, InvalidTargetError, Unauthorize
 import { header } from '../http';
 import { AUTHORIZATION_CODE_GRANT_TYPE, clientServesTenant } from '../model';
 import type { AuthorizationCodeGrant, GrantStore } from '../ports';
-import { singleUse } from '../single-use';
 import type { GrantRequest, IssuedToken, TokenEndpointDeps } from './context';
 
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+/** A revocation is kept longer than any token of its grant can be used (refresh tokens live at most a year). */
+export const GRANT_REVOCATION_RETENTION_SECONDS = 400 * 24 * 3600;
 /** Our codes are 256 random bits, base64url; anything else is not looked up. */
 const CODE = /^[A-Za-z0-9_-]{43}$/;
 
@@ -52,7 +53,7 @@ export async function authorizationCodeGrant(
   audit.tenant = grant.tenantId;
   if (redemption.outcome === 'replayed') {
     // A second redemption means the code leaked: whatever its first redemption started must stop working.
-    await grants.revokeGrant(grant.grantId, now, singleUse('grant', grant.grantId, grant.expiresAt).keepUntil);
+    await grants.revokeGrant(grant.grantId, now, now + GRANT_REVOCATION_RETENTION_SECONDS);
     throw invalid('code replayed: grant revoked');
   }
   if (grant.clientId !== client.clientId) throw invalid('code issued to another client');

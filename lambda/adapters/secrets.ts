@@ -1,0 +1,88 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ServerError, TemporarilyUnavailableError } from '../core/errors';
+import type { SecretSource } from '../core/ports';
+import { isTransientStoreError } from './dynamodb/errors';
+
+/**
+ * Where the registry says a secret is (never the secret itself): `secretsmanager:<arn or name>` in AWS, or
+ * `file:<name>` for a file in the local server's data directory.
+ */
+export type SecretRef =
+  | { readonly kind: 'secretsmanager'; readonly id: string }
+  | { readonly kind: 'file'; readonly name: string };
+
+/** A plain file name: no path, no parent, no hidden file. */
+const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
+
+export function parseSecretRef(ref: string): SecretRef | undefined {
+  if (ref.startsWith('secretsmanager:') && ref.length > 'secretsmanager:'.length) {
+    return { kind: 'secretsmanager', id: ref.slice('secretsmanager:'.length) };
+  }
+  const name = ref.startsWith('file:') ? ref.slice('file:'.length) : undefined;
+  return name !== undefined && FILE_NAME.test(name) && !name.includes('..') ? { kind: 'file', name } : undefined;
+}
+
+export interface SecretsManagerSourceOptions {
+  readonly client: SecretsManagerClient;
+  /** How long a secret is reused before it is read again (a rotation takes effect within it). @default 300000 */
+  readonly cacheMaxAgeMs?: number;
+  readonly nowMs?: () => number;
+}
+
+/**
+ * Upstream client secrets from AWS Secrets Manager, cached briefly in the function. Only `secretsmanager:` references;
+ * the construct grants `GetSecretValue` on exactly the secrets the registry declares. A missing or unreadable secret is
+ * a misconfiguration (`server_error`); throttling or an outage, `temporarily_unavailable`. Values are never logged.
+ */
+export class SecretsManagerSource implements SecretSource {
+  private readonly cache = new Map<string, { value: Promise<string>; at: number }>();
+
+  constructor(private readonly options: SecretsManagerSourceOptions) {}
+
+  secret(ref: string): Promise<string> {
+    const parsed = parseSecretRef(ref);
+    if (parsed?.kind !== 'secretsmanager') return Promise.reject(new ServerError(`not a Secrets Manager reference`));
+    const now = (this.options.nowMs ?? Date.now)();
+    const cached = this.cache.get(parsed.id);
+    if (cached && now - cached.at < (this.options.cacheMaxAgeMs ?? 300_000)) return cached.value;
+    const value = this.read(parsed.id);
+    this.cache.set(parsed.id, { value, at: now });
+    value.catch(() => this.cache.delete(parsed.id));
+    return value;
+  }
+
+  private async read(id: string): Promise<string> {
+    try {
+      const { SecretString } = await this.options.client.send(new GetSecretValueCommand({ SecretId: id }));
+      if (typeof SecretString !== 'string' || SecretString === '') throw new ServerError('secret has no string value');
+      return SecretString;
+    } catch (error) {
+      if (error instanceof ServerError) throw error;
+      const name = (error as { name?: unknown }).name;
+      const described = typeof name === 'string' ? name : 'failure';
+      if (isTransientStoreError(error)) throw new TemporarilyUnavailableError(`secrets manager ${described}`);
+      throw new ServerError(`secrets manager ${described}`);
+    }
+  }
+}
+
+/** Local mode: `file:<name>` is `<dataDir>/secrets/<name>`, its content the secret (a final newline dropped). */
+export class FileSecretSource implements SecretSource {
+  constructor(private readonly dataDir: string) {}
+
+  async secret(ref: string): Promise<string> {
+    const parsed = parseSecretRef(ref);
+    if (parsed?.kind !== 'file') throw new ServerError('not a file secret reference');
+    let text: string;
+    try {
+      text = await readFile(join(this.dataDir, 'secrets', parsed.name), 'utf8');
+    } catch {
+      throw new ServerError(`secret file ${parsed.name} cannot be read`);
+    }
+    const value = text.replace(/\r?\n$/, '');
+    if (value === '') throw new ServerError(`secret file ${parsed.name} is empty`);
+    return value;
+  }
+}
