@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CryptoKey, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, type JWK, SignJWT } from 'jose';
-import type { HttpApiHandler } from '../../lambda/handlers/api';
+import { toOAuthError } from '../../lambda/core/errors';
+import { errorResponse, type FormParameters, readForm } from '../../lambda/core/http';
+import { type Clock, systemClock } from '../../lambda/core/ports';
+import { type HttpApiHandler, toHttpRequest, toResult } from '../../lambda/handlers/api';
 import type { Route } from './http-adapter';
 
 /**
@@ -21,6 +24,15 @@ export interface DemoIdp {
     resource?: string;
     email?: string;
   }): Promise<string>;
+}
+
+export interface DemoIdpOptions {
+  /** The local server's URL: the IdP's issuer is `<baseUrl>/demo-idp`. */
+  readonly baseUrl: string;
+  /** Where its signing key persists. */
+  readonly dataDir: string;
+  /** @default the system clock */
+  readonly clock?: Clock;
 }
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -48,12 +60,13 @@ const json = (statusCode: number, body: unknown) => ({
   body: JSON.stringify(body),
 });
 
-export async function createDemoIdp(baseUrl: string, dataDir: string): Promise<DemoIdp> {
+export async function createDemoIdp({ baseUrl, dataDir, clock = systemClock }: DemoIdpOptions): Promise<DemoIdp> {
   const issuer = `${baseUrl}/demo-idp`;
   const { privateKey, jwk } = await loadOrCreateKey(dataDir);
 
-  const mint: DemoIdp['mint'] = ({ sub, clientId, audience, scope, resource, email }) =>
-    new SignJWT({
+  const mint: DemoIdp['mint'] = ({ sub, clientId, audience, scope, resource, email }) => {
+    const now = clock.now();
+    return new SignJWT({
       client_id: clientId,
       ...(scope ? { scope } : {}),
       ...(resource ? { resource } : {}),
@@ -64,15 +77,13 @@ export async function createDemoIdp(baseUrl: string, dataDir: string): Promise<D
       .setSubject(sub)
       .setAudience(audience)
       .setJti(randomUUID())
-      .setIssuedAt()
-      .setExpirationTime('5m')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
       .sign(privateKey);
+  };
 
-  const tokenExchange: HttpApiHandler = async (event) => {
-    const form = new URLSearchParams(
-      event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString() : event.body,
-    );
-    if (form.get('grant_type') !== TOKEN_EXCHANGE_GRANT || form.get('requested_token_type') !== ID_JAG_TOKEN_TYPE) {
+  const tokenExchange = async (form: FormParameters) => {
+    if (form.get('requested_token_type') !== ID_JAG_TOKEN_TYPE) {
       return json(400, {
         error: 'unsupported_grant_type',
         error_description: 'send an RFC 8693 exchange for an ID-JAG',
@@ -88,8 +99,8 @@ export async function createDemoIdp(baseUrl: string, dataDir: string): Promise<D
       sub,
       clientId,
       audience,
-      scope: form.get('scope') ?? undefined,
-      resource: form.get('resource') ?? undefined,
+      scope: form.get('scope'),
+      resource: form.get('resource'),
       email: `${sub}@example.com`,
     });
     return json(200, {
@@ -98,6 +109,25 @@ export async function createDemoIdp(baseUrl: string, dataDir: string): Promise<D
       token_type: 'N_A',
       expires_in: 300,
     });
+  };
+
+  /** The token endpoint: forms read as the server's own token endpoint reads them, then one handler per grant. */
+  const token: HttpApiHandler = async (event) => {
+    let form: FormParameters;
+    try {
+      form = readForm(toHttpRequest(event), 16 * 1024, []);
+    } catch (error) {
+      return toResult(errorResponse(toOAuthError(error)));
+    }
+    switch (form.get('grant_type')) {
+      case TOKEN_EXCHANGE_GRANT:
+        return tokenExchange(form);
+      default:
+        return json(400, {
+          error: 'unsupported_grant_type',
+          error_description: 'send an RFC 8693 exchange for an ID-JAG',
+        });
+    }
   };
 
   return {
@@ -116,7 +146,7 @@ export async function createDemoIdp(baseUrl: string, dataDir: string): Promise<D
           }),
       },
       { method: 'GET', path: '/demo-idp/jwks', handler: async () => json(200, { keys: [jwk] }) },
-      { method: 'POST', path: '/demo-idp/token', handler: tokenExchange },
+      { method: 'POST', path: '/demo-idp/token', handler: token },
     ],
   };
 }

@@ -8,7 +8,7 @@ import { RemoteKeyResolver } from '../../lambda/adapters/issuer-keys';
 import { parseRegistryConfigText, type RegistryConfig } from '../../lambda/config/schema';
 import { ConfigError, endpointsOf, resolveServerConfig, type ServerConfig } from '../../lambda/core/config';
 import { JWT_BEARER_GRANT_TYPE } from '../../lambda/core/model';
-import { systemClock } from '../../lambda/core/ports';
+import { type Clock, systemClock } from '../../lambda/core/ports';
 import type { TokenEndpointDeps } from '../../lambda/core/token-endpoint';
 import { createJwksHandler, createMetadataHandler, createTokenHandler, once } from '../../lambda/handlers/api';
 import { createLogger, type Logger } from '../../lambda/handlers/logger';
@@ -35,6 +35,8 @@ export interface LocalServerOptions {
   readonly inMemory?: boolean;
   /** Where log lines go. @default stdout */
   readonly write?: (line: string) => void;
+  /** The one clock of the server and the demo IdP (tests). @default the system clock */
+  readonly clock?: Clock;
 }
 
 /** What `npm run demo` needs, saved beside the data (the client secret only exists here and in the table's hash). */
@@ -84,7 +86,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const table = new RegistryTable({ client, tableName: TABLE_NAME });
     await table.createTable();
 
-    const demoIdp = await createDemoIdp(url, dataDir);
+    const clock = options.clock ?? systemClock;
+    const demoIdp = await createDemoIdp({ baseUrl: url, dataDir, clock });
     const registry = options.configPath ? loadConfigFile(options.configPath) : demoConfig(demoIdp);
     const result = await applyConfig(table, registry, { prune: options.configPath === undefined });
     if (result.error) throw result.error;
@@ -102,7 +105,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       signer,
       // Local mode only: issuers on loopback over plain http.
       keyResolver: new RemoteKeyResolver({ allowHttpLoopback: true, allowPrivateAddresses: true }),
-      clock: systemClock,
+      clock,
     }));
     routes.push(...handlerRoutes(config, wiring, logger), ...demoIdp.routes);
 
