@@ -87,7 +87,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     await table.createTable();
 
     const clock = options.clock ?? systemClock;
-    const demoIdp = await createDemoIdp({ baseUrl: url, dataDir, clock });
+    const demoIdp = await createDemoIdp({
+      baseUrl: url,
+      dataDir,
+      redirectUri: endpointsOf(issuer).callbackUri,
+      clock,
+    });
     const registry = options.configPath ? loadConfigFile(options.configPath) : demoConfig(demoIdp);
     const result = await applyConfig(table, registry, { prune: options.configPath === undefined });
     if (result.error) throw result.error;
