@@ -8,7 +8,7 @@ import { AUTHORIZATION_CODE_GRANT_TYPE } from '../../lambda/core/model';
 import { type Clock, systemClock } from '../../lambda/core/ports';
 import { generateClientSecret } from '../../lambda/core/secrets';
 import { type HttpApiHandler, toHttpRequest, toResult } from '../../lambda/handlers/api';
-import { createDemoOidc, DEMO_SCOPES } from './demo-oidc';
+import { createDemoOidc, DEMO_SCOPES, DEMO_USERS } from './demo-oidc';
 import type { Route } from './http-adapter';
 
 /**
@@ -154,7 +154,8 @@ export async function createDemoIdp({
       audience,
       scope: form.get('scope'),
       resource: form.get('resource'),
-      email: `${sub}@example.com`,
+      // A demo user is the same person here as on the login form.
+      email: DEMO_USERS.find((user) => user.sub === sub)?.email ?? `${sub}@demo.example`,
     });
     return json(200, {
       issued_token_type: ID_JAG_TOKEN_TYPE,

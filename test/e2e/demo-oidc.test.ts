@@ -174,6 +174,28 @@ describe('the demo IdP as an OpenID Connect provider', () => {
     expect(decodeJwt(body.id_token!)).toMatchObject({ sub: 'bob', email: 'bob@demo.example' });
   });
 
+  it('names a demo user the same in an ID-JAG as in an ID token', async () => {
+    const { code, verifier } = await signIn();
+    const idToken = decodeJwt((await redeem({ code, code_verifier: verifier })).body.id_token!);
+    const exchange = await fetch(`${idp}/token`, {
+      method: 'POST',
+      headers: FORM,
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        requested_token_type: 'urn:ietf:params:oauth:token-type:id-jag',
+        audience: server.issuer,
+        client_id: server.demo!.clientId,
+        subject_token: 'alice',
+      }),
+    });
+    const idJag = decodeJwt(((await exchange.json()) as { access_token: string }).access_token);
+    expect({ iss: idJag.iss, sub: idJag.sub, email: idJag.email }).toEqual({
+      iss: idToken.iss,
+      sub: idToken.sub,
+      email: idToken.email,
+    });
+  });
+
   it('puts email and name in the ID token only for the email and profile scopes', async () => {
     const { code, verifier } = await signIn({ scope: 'openid' });
     const { body } = await redeem({ code, code_verifier: verifier });
