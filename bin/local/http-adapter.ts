@@ -22,6 +22,12 @@ export function toApiGatewayEvent(request: IncomingMessage, body: Buffer, routeK
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
   }
+  // Like API Gateway: the cookies leave the headers for `cookies`, one entry per pair (Node joins Cookie headers by ;).
+  const cookies = (headers.cookie ?? '')
+    .split(';')
+    .map((pair) => pair.trim())
+    .filter((pair) => pair !== '');
+  delete headers.cookie;
   let text: string | undefined;
   try {
     text = utf8.decode(body);
@@ -34,6 +40,7 @@ export function toApiGatewayEvent(request: IncomingMessage, body: Buffer, routeK
     routeKey,
     rawPath: url.pathname,
     rawQueryString: url.search.replace(/^\?/, ''),
+    ...(cookies.length > 0 ? { cookies } : {}),
     headers,
     requestContext: {
       accountId: 'local',
@@ -60,7 +67,10 @@ export function toApiGatewayEvent(request: IncomingMessage, body: Buffer, routeK
 
 function send(response: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
   const body = result.body === undefined ? '' : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
-  response.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+  const headers: Record<string, string | string[]> = { ...(result.headers as Record<string, string>) };
+  // As API Gateway does: each entry of `cookies` becomes its own Set-Cookie header.
+  if (result.cookies?.length) headers['set-cookie'] = result.cookies;
+  response.writeHead(result.statusCode ?? 200, headers);
   response.end(body);
 }
 

@@ -15,6 +15,8 @@ export interface HttpResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** `Set-Cookie` values, one per cookie: a header record holds one value per name, and cookies cannot be joined. */
+  readonly cookies?: readonly string[];
 }
 
 /** RFC 6749 §5.1: token responses must never be cached. */

@@ -17,14 +17,35 @@ export type HttpApiHandler = (
 export function toHttpRequest(event: APIGatewayProxyEventV2): HttpRequest {
   return {
     method: event.requestContext.http.method,
-    headers: event.headers ?? {},
+    headers: withCookieHeader(event.headers ?? {}, event.cookies),
     body: event.body,
     isBase64Encoded: event.isBase64Encoded,
   };
 }
 
+/**
+ * Payload 2.0 moves the request's cookies out of the headers into `event.cookies`; the core reads one `cookie` header,
+ * as a browser sends it, so they go back into one. Any `cookie` header already there is replaced, never merged.
+ */
+function withCookieHeader(
+  headers: Readonly<Record<string, string | undefined>>,
+  cookies: readonly string[] | undefined,
+): Readonly<Record<string, string | undefined>> {
+  if (cookies === undefined || cookies.length === 0) return headers;
+  const rest = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'cookie'));
+  return { ...rest, cookie: cookies.join('; ') };
+}
+
 export function toResult(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
-  return { statusCode: response.status, headers: { ...response.headers }, body: response.body, isBase64Encoded: false };
+  const result: APIGatewayProxyStructuredResultV2 = {
+    statusCode: response.status,
+    headers: { ...response.headers },
+    body: response.body,
+    isBase64Encoded: false,
+  };
+  // API Gateway turns each entry of `cookies` into its own Set-Cookie header.
+  if (response.cookies?.length) result.cookies = [...response.cookies];
+  return result;
 }
 
 function requestIds(event: APIGatewayProxyEventV2, context?: Pick<Context, 'awsRequestId'>) {

@@ -8,6 +8,8 @@ export function httpApiEvent(request: {
   headers?: Record<string, string>;
   body?: string;
   isBase64Encoded?: boolean;
+  /** The request's cookies, which payload 2.0 delivers here and not in `headers`, one `name=value` per entry. */
+  cookies?: string[];
 }): APIGatewayProxyEventV2 {
   const now = new Date();
   return {
@@ -15,6 +17,7 @@ export function httpApiEvent(request: {
     routeKey: `${request.method} ${request.path}`,
     rawPath: request.path,
     rawQueryString: '',
+    ...(request.cookies ? { cookies: request.cookies } : {}),
     headers: { host: 'abc123.execute-api.eu-west-1.amazonaws.com', ...request.headers },
     requestContext: {
       accountId: '123456789012',
