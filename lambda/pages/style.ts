@@ -23,6 +23,7 @@ export const STYLESHEET = [
   'h1{font-size:1.375rem;line-height:1.3;margin:0 0 1rem}',
   'h2{font-size:1rem;margin:1.5rem 0 .5rem}',
   'p{margin:0 0 1rem}',
+  'main>:last-child{margin-bottom:0}',
   '.muted{color:var(--muted)}',
   '.small{font-size:.875rem}',
   'code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.875em}',
@@ -44,7 +45,8 @@ export const STYLESHEET = [
   'border:1px solid var(--accent);background:var(--accent);color:var(--on-accent);cursor:pointer}',
   'button.secondary{background:transparent;color:var(--text);border-color:var(--muted)}',
   ':focus-visible{outline:3px solid var(--focus);outline-offset:2px}',
-  '@media (max-width:24rem){main{padding:1.5rem 1.25rem}dl{grid-template-columns:1fr;gap:0}dd{margin-bottom:.5rem}}',
+  '@media (max-width:24rem){main{padding:1.5rem 1.25rem}h1{font-size:1.25rem}dl{grid-template-columns:1fr;gap:0}',
+  'dd{margin-bottom:.5rem}}',
 ].join('');
 
 /** The CSP source that allows exactly this stylesheet, computed so that it can never drift from it. */

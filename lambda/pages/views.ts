@@ -22,6 +22,11 @@ function claimedName(client: ClientView): Html | false {
     : false;
 }
 
+/** A URL that wraps after a slash of its path (`https://mcp.example.com/` `mcp`) rather than in the middle of a word. */
+function url(value: string): Html {
+  return html`${value.split(/(?<=[^/:]\/)/).map((part, index) => (index === 0 ? part : html`<wbr>${part}`))}`;
+}
+
 /** Where the browser returns: the host, or for a native app's private-use scheme (`com.example.app:/cb`) the scheme. */
 function destination(redirectUri: string): string {
   try {
@@ -72,7 +77,7 @@ ${problem?.message}
 }
 
 function consent(view: View<'consent'>, formAction: string): PageContent {
-  const resource = html`<strong><bdi>${view.resource}</bdi></strong>`;
+  const resource = html`<strong><bdi>${url(view.resource)}</bdi></strong>`;
   const name = claimedName(view.client);
   const scopes = view.scopes.length
     ? html`<ul class="scopes">${view.scopes.map((scope) => html`<li><code>${scope}</code></li>`)}</ul>`
@@ -81,7 +86,7 @@ function consent(view: View<'consent'>, formAction: string): PageContent {
     title: TEXTS.consent.title,
     body: html`<h1>${TEXTS.consent.heading(clientLabel(view.client), resource)}</h1>
 <dl>
-<dt>${TEXTS.client.id}</dt><dd><code><bdi>${view.client.clientId}</bdi></code></dd>
+<dt>${TEXTS.client.id}</dt><dd><code><bdi>${url(view.client.clientId)}</bdi></code></dd>
 ${name && html`<dt>${TEXTS.client.name}</dt><dd>${name}</dd>`}
 <dt>${TEXTS.consent.returnsTo}</dt><dd><bdi>${destination(view.redirectUri)}</bdi></dd>
 </dl>
