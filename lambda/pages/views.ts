@@ -30,8 +30,8 @@ function url(value: string): Html {
 /** Where the browser returns: the host, or for a native app's private-use scheme (`com.example.app:/cb`) the scheme. */
 function destination(redirectUri: string): string {
   try {
-    const url = new URL(redirectUri);
-    return url.host || url.protocol;
+    const parsed = new URL(redirectUri);
+    return parsed.host || parsed.protocol;
   } catch {
     return redirectUri;
   }
