@@ -514,7 +514,7 @@ export class IdJagAuthorizationServer extends Construct {
 }
 
 /** The token path waits on DynamoDB, KMS and an IdP's key set; seeding writes a whole registry. */
-const TIMEOUT_SECONDS: Record<HandlerName, number> = { metadata: 5, jwks: 5, token: 10, seed: 60 };
+const TIMEOUT_SECONDS: Record<HandlerName, number> = { metadata: 5, jwks: 5, token: 10, authorize: 15, seed: 60 };
 
 /**
  * What the account's IAM principals may be allowed to do with the signing key: what CloudFormation calls to create,

@@ -12,7 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 
 /** Lambda handlers: one folder each, as `lambda.Code.fromAsset` wants them. */
-export const HANDLERS = ['metadata', 'jwks', 'token', 'seed'];
+export const HANDLERS = ['metadata', 'jwks', 'token', 'authorize', 'seed'];
 
 const common = {
   bundle: true,

@@ -2,15 +2,36 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { applyConfig, DynamoRegistry, DynamoReplayStore, RegistryTable } from '../../lambda/adapters/dynamodb';
+import {
+  applyConfig,
+  DynamoGrantStore,
+  DynamoRegistry,
+  DynamoReplayStore,
+  RegistryTable,
+} from '../../lambda/adapters/dynamodb';
 import { loadOrCreateFileSigner } from '../../lambda/adapters/file-signer';
 import { RemoteKeyResolver } from '../../lambda/adapters/issuer-keys';
+import { FileSecretSource } from '../../lambda/adapters/secrets';
+import { UpstreamOidc } from '../../lambda/adapters/upstream-oidc';
 import { parseRegistryConfigText, type RegistryConfig } from '../../lambda/config/schema';
-import { ConfigError, endpointsOf, resolveServerConfig, type ServerConfig } from '../../lambda/core/config';
+import type { AuthorizeEndpointDeps } from '../../lambda/core/authorize/endpoint';
+import {
+  ConfigError,
+  endpointsOf,
+  type InteractiveConfig,
+  resolveServerConfig,
+  type ServerConfig,
+} from '../../lambda/core/config';
 import { JWT_BEARER_GRANT_TYPE } from '../../lambda/core/model';
 import { type Clock, systemClock } from '../../lambda/core/ports';
 import type { TokenEndpointDeps } from '../../lambda/core/token-endpoint';
-import { createJwksHandler, createMetadataHandler, createTokenHandler, once } from '../../lambda/handlers/api';
+import {
+  createAuthorizeHandler,
+  createJwksHandler,
+  createMetadataHandler,
+  createTokenHandler,
+  once,
+} from '../../lambda/handlers/api';
 import { createLogger, type Logger } from '../../lambda/handlers/logger';
 import { prepareDataDir } from './data-dir';
 import { createDemoIdp, type DemoIdp } from './demo-idp';
@@ -33,6 +54,8 @@ export interface LocalServerOptions {
   readonly issuer?: string;
   /** Keep the table in memory only (tests). @default false */
   readonly inMemory?: boolean;
+  /** The interactive flow's settings (`enabled: false` serves the jwt-bearer exchange only). @default on */
+  readonly interactive?: Partial<InteractiveConfig>;
   /** Where log lines go. @default stdout */
   readonly write?: (line: string) => void;
   /** The one clock of the server and the demo IdP (tests). @default the system clock */
@@ -98,21 +121,40 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     if (result.error) throw result.error;
 
     const config = resolveServerConfig(
-      { issuer, resources: registry.resources ?? [], defaultResource: registry.defaultResource },
+      {
+        issuer,
+        resources: registry.resources ?? [],
+        defaultResource: registry.defaultResource,
+        ...(options.interactive ? { interactive: options.interactive } : {}),
+      },
       { allowHttpLoopback: true, source: options.configPath ?? 'demo configuration' },
     );
     const demo = options.configPath ? undefined : saveDemoCredentials(dataDir, issuer, demoIdp, config, result.secrets);
     const signer = await loadOrCreateFileSigner(dataDir);
+    // Local mode only: issuers and IdPs on loopback over plain http.
+    const loopback = { allowHttpLoopback: true, allowPrivateAddresses: true };
+    const registryReader = new DynamoRegistry({ client, tableName: TABLE_NAME, cacheMaxAgeMs: 0 });
+    const grants = new DynamoGrantStore({ client, tableName: TABLE_NAME });
+    const keyResolver = new RemoteKeyResolver(loopback);
     const wiring = once(async () => ({
       config,
-      registry: new DynamoRegistry({ client, tableName: TABLE_NAME, cacheMaxAgeMs: 0 }),
+      registry: registryReader,
       replayStore: new DynamoReplayStore({ client, tableName: TABLE_NAME }),
+      grants,
       signer,
-      // Local mode only: issuers on loopback over plain http.
-      keyResolver: new RemoteKeyResolver({ allowHttpLoopback: true, allowPrivateAddresses: true }),
+      keyResolver,
       clock,
     }));
-    routes.push(...handlerRoutes(config, wiring, logger), ...demoIdp.routes);
+    const authorizeWiring = once(async () => ({
+      config,
+      registry: registryReader,
+      grants,
+      upstream: new UpstreamOidc(loopback),
+      keyResolver,
+      secrets: new FileSecretSource(dataDir),
+      clock,
+    }));
+    routes.push(...handlerRoutes(config, wiring, authorizeWiring, logger), ...demoIdp.routes);
 
     return {
       url,
@@ -133,13 +175,25 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   }
 }
 
-function handlerRoutes(config: ServerConfig, wiring: () => Promise<TokenEndpointDeps>, logger: Logger): Route[] {
+function handlerRoutes(
+  config: ServerConfig,
+  wiring: () => Promise<TokenEndpointDeps>,
+  authorizeWiring: () => Promise<AuthorizeEndpointDeps>,
+  logger: Logger,
+): Route[] {
   const { routes } = endpointsOf(config.issuer);
   const metadata = createMetadataHandler(async () => config, logger);
+  const authorize = createAuthorizeHandler(authorizeWiring, logger);
   return [
     ...routes.metadata.map((path): Route => ({ method: 'GET', path, handler: metadata })),
     { method: 'GET', path: routes.jwks, handler: createJwksHandler(async () => wiring(), logger) },
     { method: 'ANY', path: routes.token, handler: createTokenHandler(wiring, logger) },
+    ...(config.interactive.enabled
+      ? ([
+          { method: 'ANY', path: routes.authorize, handler: authorize },
+          { method: 'GET', path: routes.callback, handler: authorize },
+        ] satisfies Route[])
+      : []),
   ];
 }
 

@@ -1,10 +1,13 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { ServerConfig } from '../core/config';
+import { type AuthorizeEndpointDeps, createAuthorizeEndpoint } from '../core/authorize/endpoint';
+import type { Interaction } from '../core/authorize/interaction';
+import { endpointsOf, type ServerConfig } from '../core/config';
 import { ServerError } from '../core/errors';
 import { errorResponse, type HttpRequest, type HttpResponse } from '../core/http';
 import { jwksResponse, metadataResponse } from '../core/metadata';
 import type { Signer } from '../core/ports';
 import { createTokenEndpoint, type TokenEndpointDeps } from '../core/token-endpoint';
+import { renderInteraction } from '../pages';
 import type { Logger } from './logger';
 import { decisionMetrics, type MetricsTarget } from './metrics';
 
@@ -20,6 +23,7 @@ export function toHttpRequest(event: APIGatewayProxyEventV2): HttpRequest {
     headers: withCookieHeader(event.headers ?? {}, event.cookies),
     body: event.body,
     isBase64Encoded: event.isBase64Encoded,
+    query: event.rawQueryString ?? '',
   };
 }
 
@@ -92,6 +96,45 @@ export function createJwksHandler(
     }
   };
 }
+
+/**
+ * The browser-facing endpoints of the interactive flow (`GET`/`POST /authorize`, `GET /callback`): the core decides,
+ * the page layer renders; one audit line per decision, never a code, a cookie or an email address.
+ */
+export function createAuthorizeHandler(wiring: () => Promise<AuthorizeEndpointDeps>, logger: Logger): HttpApiHandler {
+  const setup = once(async () => {
+    const deps = await wiring();
+    const { routes, authorizationEndpoint } = endpointsOf(deps.config.issuer);
+    const pages = { productName: deps.config.interactive.productName, formAction: authorizationEndpoint };
+    return { endpoint: createAuthorizeEndpoint(deps), routes, pages };
+  });
+  return async (event, context) => {
+    const ids = requestIds(event, context);
+    try {
+      const { endpoint, routes, pages } = await setup();
+      const method = event.requestContext.http.method.toUpperCase();
+      const step =
+        event.rawPath === routes.callback
+          ? method === 'GET' && endpoint.callback
+          : method === 'GET'
+            ? endpoint.authorize
+            : method === 'POST' && endpoint.interact;
+      if (!step) return toResult(renderInteraction(METHOD_NOT_ALLOWED, pages));
+      const outcome = await step(toHttpRequest(event));
+      const level = outcome.audit.outcome === 'failed' ? 'error' : 'info';
+      logger[level]('authorization decision', { ...ids, ...outcome.audit });
+      return toResult(renderInteraction(outcome.interaction, pages));
+    } catch (error) {
+      return failed(logger, error, ids);
+    }
+  };
+}
+
+const METHOD_NOT_ALLOWED: Interaction = {
+  kind: 'page',
+  status: 405,
+  page: { name: 'error', error: 'invalid_request', description: 'This address does not accept that kind of request.' },
+};
 
 /** The token endpoint: one audit line per decision (with its metrics, when a target is given), then the response. */
 export function createTokenHandler(

@@ -1,6 +1,7 @@
 // The token endpoint's dependencies in AWS: DynamoDB for the registry and single use, KMS for signing, issuers' JWKS
 // over https.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoGrantStore } from '../adapters/dynamodb/grant-store';
 import { DynamoRegistry } from '../adapters/dynamodb/registry';
 import { DynamoReplayStore } from '../adapters/dynamodb/replay-store';
 import { RemoteKeyResolver } from '../adapters/issuer-keys';
@@ -20,6 +21,7 @@ export function awsTokenWiring(env: NodeJS.ProcessEnv) {
       config,
       registry: new DynamoRegistry({ client, tableName, cacheMaxAgeMs: registryCacheMsFrom(env) }),
       replayStore: new DynamoReplayStore({ client, tableName }),
+      grants: new DynamoGrantStore({ client, tableName }),
       signer: new KmsSigner(signerConfigFrom(env)),
       // In AWS: https only, no private or link-local addresses, no redirects.
       keyResolver: new RemoteKeyResolver(),

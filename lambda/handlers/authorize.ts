@@ -1,0 +1,6 @@
+// Lambda entry: the browser-facing endpoints of the interactive flow (GET and POST /authorize, GET /callback).
+import { createAuthorizeHandler } from './api';
+import { awsAuthorizeWiring } from './authorize-wiring';
+import { loggerFrom } from './environment';
+
+export const handler = createAuthorizeHandler(awsAuthorizeWiring(process.env), loggerFrom(process.env, 'authorize'));
