@@ -5,35 +5,53 @@ import {
   isResourceIndicator,
   isScopeToken,
   issuerProblem,
+  MAX_REDIRECT_URIS,
   parseHttpsUrl,
+  redirectUriProblem,
 } from '../core/config';
 import {
   ALL_TENANTS,
   ASYMMETRIC_ALGORITHMS,
   type AsymmetricAlgorithm,
+  AUTHORIZATION_CODE_GRANT_TYPE,
   CLIENT_AUTH_METHODS,
   type Client,
   type ClientAuthMethod,
+  type Connection,
   DEFAULT_ASSERTION_ALGORITHMS,
   DEFAULT_MAX_ASSERTION_LIFETIME_SECONDS,
+  DEFAULT_UPSTREAM_SCOPES,
+  formatSecretRef,
   type IssuerTrust,
+  isEmailDomain,
+  isSecretFileName,
+  isSecretsManagerId,
   isStorableIdentifier,
   JWT_BEARER_GRANT_TYPE,
   MAX_ISSUER_BYTES,
+  parseSecretRef,
+  REFRESH_TOKEN_GRANT_TYPE,
   type Resource,
   type Tenant,
+  UPSTREAM_AUTH_METHODS,
+  upstreamUsesSecret,
 } from '../core/model';
 import { isSecretHash } from '../core/secrets';
 import { ambiguousIssuers } from './state';
 
 /**
- * The declarative registry configuration: tenants with their trusted issuers, and clients, as one JSON document.
+ * The declarative registry configuration: tenants with their trusted issuers and their upstream OIDC connection, and
+ * clients, as one JSON document.
  * Defined once here and used by the admin CLI's `apply`, the local server and the construct's seeding. Every field is
  * validated with a message of the form `path: problem`; the whole-file rules (duplicates, references) follow.
  */
 
 export interface SchemaOptions {
-  /** Local mode only: accept http issuers and key URLs on loopback hosts. */
+  /**
+   * Local mode (the local server, the admin CLI on a loopback endpoint): accept http issuers and key URLs on loopback
+   * hosts, and connection secrets kept in a file of the local server's data directory (`{ "file": "<name>" }`), which
+   * a Lambda function could never read.
+   */
   readonly allowHttpLoopback?: boolean;
 }
 
@@ -222,12 +240,118 @@ export function issuerSchema(options: SchemaOptions = {}) {
   });
 }
 
+/** Most email domains one connection may claim, and most scopes it may ask for (both end up in one item). */
+export const MAX_CONNECTION_DOMAINS = 100;
+export const MAX_CONNECTION_SCOPES = 20;
+
+const PLAIN_CONNECTION_SECRET_MESSAGE =
+  'plain secrets are not accepted: keep the secret in AWS Secrets Manager and give ' +
+  '{ "secretsManager": "<secret ARN or name>" } (for the local server: a file in its data directory, ' +
+  'given as { "file": "<name>" })';
+
+/** Where the connection's client secret is kept: a reference, never the secret (a string is refused unread). */
+function secretReference(options: SchemaOptions) {
+  return v.pipe(
+    v.custom<Record<string, unknown>>((input) => isRecord(input), PLAIN_CONNECTION_SECRET_MESSAGE),
+    object({
+      secretsManager: v.optional(
+        v.pipe(
+          string(),
+          v.check(
+            isSecretsManagerId,
+            'must be a Secrets Manager secret ARN, or a name of 1-512 letters, digits or /_+=.@-',
+          ),
+        ),
+      ),
+      file: v.optional(
+        v.pipe(
+          string(),
+          v.check(
+            isSecretFileName,
+            'must be a plain file name in the data directory: letters, digits, ".", "_" or "-", not starting with "."',
+          ),
+          v.check(
+            () => options.allowHttpLoopback === true,
+            'secrets in files are for the local server only: in AWS keep the secret in Secrets Manager (secretsManager)',
+          ),
+        ),
+      ),
+    }),
+    v.check(
+      (reference) => (reference.secretsManager === undefined) !== (reference.file === undefined),
+      'give exactly one of secretsManager and file',
+    ),
+  );
+}
+
+const emailDomains = () =>
+  v.pipe(
+    v.array(
+      v.pipe(
+        string(),
+        v.toLowerCase(),
+        v.check(
+          isEmailDomain,
+          'must be a domain name such as example.com (ASCII: an internationalised domain in its xn-- form)',
+        ),
+      ),
+      'must be a list',
+    ),
+    v.check((list) => new Set(list).size === list.length, 'domains must not repeat'),
+    v.maxLength(MAX_CONNECTION_DOMAINS, `must list at most ${MAX_CONNECTION_DOMAINS} domains`),
+  );
+
+/** A tenant's upstream OpenID Connect IdP, where its users sign in during the interactive flow. */
+export function connectionSchema(options: SchemaOptions = {}) {
+  const fields = object({
+    issuer: issuerUrl(options),
+    clientId: v.pipe(string(), v.regex(CLIENT_ID_PATTERN, 'must be 1-256 printable ASCII characters without spaces')),
+    authMethod: v.optional(
+      v.picklist(UPSTREAM_AUTH_METHODS, `must be one of ${UPSTREAM_AUTH_METHODS.join(', ')}`),
+      'client_secret_basic',
+    ),
+    clientSecret: v.optional(secretReference(options)),
+    scopes: v.optional(
+      v.pipe(
+        scopeList(),
+        v.check((list) => list.includes('openid'), 'must include openid'),
+        v.maxLength(MAX_CONNECTION_SCOPES, `must list at most ${MAX_CONNECTION_SCOPES} scopes`),
+      ),
+      () => [...DEFAULT_UPSTREAM_SCOPES],
+    ),
+    domains: v.optional(emailDomains(), () => []),
+    default: v.optional(boolean(), false),
+    enabled: v.optional(boolean(), true),
+  });
+  type Fields = v.InferOutput<typeof fields>;
+  return v.pipe(
+    fields,
+    v.forward(
+      v.check(
+        (c: Fields) => !upstreamUsesSecret(c.authMethod) || c.clientSecret !== undefined,
+        (issue) =>
+          `${(issue.input as Fields).authMethod} needs clientSecret: where the secret is kept, ` +
+          '{ "secretsManager": "<secret ARN or name>" }',
+      ),
+      ['clientSecret'],
+    ),
+    v.forward(
+      v.check(
+        (c: Fields) => upstreamUsesSecret(c.authMethod) || c.clientSecret === undefined,
+        'a connection with authMethod none has no client secret',
+      ),
+      ['clientSecret'],
+    ),
+  );
+}
+
 export function tenantSchema(options: SchemaOptions = {}) {
   return object({
     id: tenantId(),
     displayName: v.optional(text(200)),
     enabled: v.optional(boolean(), true),
     issuers: v.optional(v.array(issuerSchema(options), 'must be a list'), () => []),
+    connection: v.optional(connectionSchema(options)),
   });
 }
 
@@ -254,13 +378,38 @@ export function clientSchema(options: SchemaOptions = {}) {
     ),
     jwks: v.optional(jwks()),
     jwksUri: v.optional(keyUrl(options)),
+    redirectUris: v.optional(redirectUris()),
+    firstParty: v.optional(boolean(), false),
     enabled: v.optional(boolean(), true),
   });
   // Which credentials go with which authentication method.
   type Fields = v.InferOutput<typeof fields>;
   const keyed = (c: Fields) => c.jwks !== undefined || c.jwksUri !== undefined;
+  const interactive = (c: Fields) => c.grantTypes.includes(AUTHORIZATION_CODE_GRANT_TYPE);
   return v.pipe(
     fields,
+    // The authorization code flow sends the browser back to a registered URI, and only that flow uses one.
+    v.forward(
+      v.check(
+        (c: Fields) => !interactive(c) || c.redirectUris !== undefined,
+        'the authorization_code grant needs at least one redirect URI',
+      ),
+      ['redirectUris'],
+    ),
+    v.forward(
+      v.check(
+        (c: Fields) => interactive(c) || c.redirectUris === undefined,
+        'redirect URIs are used only by the authorization_code grant: add it to grantTypes',
+      ),
+      ['redirectUris'],
+    ),
+    v.forward(
+      v.check(
+        (c: Fields) => interactive(c) || !c.grantTypes.includes(REFRESH_TOKEN_GRANT_TYPE),
+        'refresh_token needs the authorization_code grant (no other grant issues refresh tokens)',
+      ),
+      ['grantTypes'],
+    ),
     v.forward(
       v.check(
         (c: Fields) => c.authMethod !== 'private_key_jwt' || keyed(c),
@@ -286,6 +435,24 @@ export function clientSchema(options: SchemaOptions = {}) {
       ),
       ['secretHash'],
     ),
+  );
+}
+
+function redirectUris() {
+  return v.pipe(
+    uniqueList(
+      v.pipe(
+        string(),
+        v.rawCheck(({ dataset, addIssue }) => {
+          if (!dataset.typed) return;
+          const problem = redirectUriProblem(dataset.value);
+          if (problem) addIssue({ message: problem });
+        }),
+      ),
+      'redirect URIs',
+    ),
+    v.minLength(1, 'must list at least one redirect URI (or leave redirectUris out)'),
+    v.maxLength(MAX_REDIRECT_URIS, `must list at most ${MAX_REDIRECT_URIS} redirect URIs`),
   );
 }
 
@@ -317,6 +484,7 @@ export function registryConfigSchema(options: SchemaOptions = {}) {
 
 export type ResourceConfig = v.InferOutput<ReturnType<typeof resourceSchema>>;
 export type IssuerConfig = v.InferOutput<ReturnType<typeof issuerSchema>>;
+export type ConnectionConfig = v.InferOutput<ReturnType<typeof connectionSchema>>;
 export type TenantConfig = v.InferOutput<ReturnType<typeof tenantSchema>>;
 export type ClientConfig = v.InferOutput<ReturnType<typeof clientSchema>>;
 export type RegistryConfig = v.InferOutput<ReturnType<typeof registryConfigSchema>>;
@@ -393,6 +561,41 @@ export function fileProblems(config: RegistryConfig): string[] {
 
   problems.push(...resourceProblems(config));
   problems.push(...ambiguousIssuers(config.tenants.flatMap(toIssuerTrusts)).map((problem) => `tenants: ${problem}`));
+  problems.push(...fileConnectionProblems(config));
+  return problems;
+}
+
+/**
+ * Home realm discovery must never have to guess: an email domain leads to one connection at most, and at most one
+ * connection is the default. Each problem is reported where the second claim is made.
+ */
+function fileConnectionProblems(config: RegistryConfig): string[] {
+  const problems: string[] = [];
+  const claimedBy = new Map<string, string>();
+  let defaultTenant: string | undefined;
+  config.tenants.forEach((tenant, t) => {
+    const connection = tenant.connection;
+    if (!connection) return;
+    connection.domains.forEach((domain, d) => {
+      const other = claimedBy.get(domain);
+      if (other !== undefined) {
+        problems.push(
+          `tenants.${t}.connection.domains.${d}: domain ${domain} is already claimed by the connection of tenant ${other}`,
+        );
+      } else {
+        claimedBy.set(domain, tenant.id);
+      }
+    });
+    if (connection.default) {
+      if (defaultTenant !== undefined) {
+        problems.push(
+          `tenants.${t}.connection.default: only one connection may be the default, and tenant ${defaultTenant}'s is`,
+        );
+      } else {
+        defaultTenant = tenant.id;
+      }
+    }
+  });
   return problems;
 }
 
@@ -448,6 +651,38 @@ export function toIssuerTrusts(tenant: TenantConfig): IssuerTrust[] {
   return tenant.issuers.map((issuer) => toIssuerTrust(tenant.id, issuer));
 }
 
+/**
+ * A connection as the core sees it. The secret reference becomes `clientSecretRef`: `secretsmanager:<arn-or-name>`
+ * or `file:<name>` (see SecretRef in the core model).
+ */
+export function toConnection(tenantId: string, connection: ConnectionConfig): Connection {
+  const secret = connection.clientSecret;
+  const clientSecretRef =
+    secret === undefined
+      ? undefined
+      : formatSecretRef(
+          secret.secretsManager !== undefined
+            ? { kind: 'secretsmanager', secretId: secret.secretsManager }
+            : { kind: 'file', name: secret.file ?? '' },
+        );
+  return withoutUndefined({
+    tenantId,
+    issuer: connection.issuer,
+    clientId: connection.clientId,
+    authMethod: connection.authMethod,
+    clientSecretRef,
+    scopes: connection.scopes,
+    domains: connection.domains,
+    isDefault: connection.default,
+    enabled: connection.enabled,
+  });
+}
+
+/** The tenant's connection, if the file declares one. */
+export function toConnections(tenant: TenantConfig): Connection[] {
+  return tenant.connection ? [toConnection(tenant.id, tenant.connection)] : [];
+}
+
 /** A client as the core sees it; without a `secretHash` it has no secret yet (apply generates one). */
 export function toClient(client: ClientConfig): Client {
   return withoutUndefined({
@@ -460,6 +695,9 @@ export function toClient(client: ClientConfig): Client {
     scopes: client.scopes,
     tenants: client.tenants,
     enabled: client.enabled,
+    redirectUris: client.redirectUris,
+    // Stored only when set, so that clients registered before the flag existed read back unchanged.
+    firstParty: client.firstParty ? true : undefined,
   });
 }
 
@@ -490,12 +728,38 @@ export function issuerConfigOf(trust: IssuerTrust): IssuerConfig {
   });
 }
 
-export function tenantConfigOf(tenant: Tenant, trusts: readonly IssuerTrust[]): TenantConfig {
+/** The reference a stored `clientSecretRef` names, in the file's form. */
+export function secretReferenceOf(ref: string): NonNullable<ConnectionConfig['clientSecret']> {
+  const parsed = parseSecretRef(ref);
+  if (!parsed) throw new Error('not a secret reference');
+  return parsed.kind === 'secretsmanager' ? { secretsManager: parsed.secretId } : { file: parsed.name };
+}
+
+export function connectionConfigOf(connection: Connection): ConnectionConfig {
+  return withoutUndefined({
+    issuer: connection.issuer,
+    clientId: connection.clientId,
+    authMethod: connection.authMethod,
+    clientSecret: connection.clientSecretRef === undefined ? undefined : secretReferenceOf(connection.clientSecretRef),
+    scopes: [...connection.scopes],
+    domains: [...connection.domains],
+    default: connection.isDefault,
+    enabled: connection.enabled,
+  });
+}
+
+export function tenantConfigOf(
+  tenant: Tenant,
+  trusts: readonly IssuerTrust[],
+  connections: readonly Connection[] = [],
+): TenantConfig {
+  const connection = connections.find((candidate) => candidate.tenantId === tenant.id);
   return withoutUndefined({
     id: tenant.id,
     displayName: tenant.displayName,
     enabled: tenant.enabled,
     issuers: trusts.filter((trust) => trust.tenantId === tenant.id).map(issuerConfigOf),
+    connection: connection === undefined ? undefined : connectionConfigOf(connection),
   });
 }
 
@@ -509,6 +773,8 @@ export function clientConfigOf(client: Client): Omit<ClientConfig, 'secretHash' 
     grantTypes: [...client.grantTypes],
     jwks: client.jwks as ClientConfig['jwks'],
     jwksUri: client.jwksUri,
+    redirectUris: client.redirectUris === undefined ? undefined : [...client.redirectUris],
+    firstParty: client.firstParty === true,
     enabled: client.enabled,
   });
 }

@@ -100,6 +100,65 @@ export function issuerProblem(value: string, allowHttpLoopback = false): string 
   return undefined;
 }
 
+/** Most redirect URIs a client may register, and their longest length. */
+export const MAX_REDIRECT_URIS = 20;
+export const MAX_REDIRECT_URI_LENGTH = 2048;
+
+/**
+ * Schemes that are never a native app's private-use scheme: the browser handles them itself (some run script in the
+ * page that follows them), or they name no application at all.
+ */
+const NON_REDIRECT_SCHEMES = new Set([
+  'javascript',
+  'vbscript',
+  'data',
+  'blob',
+  'file',
+  'filesystem',
+  'about',
+  'view-source',
+  'ftp',
+  'ws',
+  'wss',
+  'mailto',
+  'tel',
+  'sms',
+  'urn',
+]);
+
+/**
+ * A redirect URI a client may register (OAuth 2.1 §2.3, RFC 8252 §7), or what is wrong with it: absolute, without a
+ * fragment or credentials, and
+ * - `https`, or
+ * - `http` on a loopback host only (`127.0.0.1`, `[::1]`, `localhost`): a native app's loopback redirect, whose port
+ *   may vary at authorization time (RFC 8252 §7.3), or
+ * - a native app's private-use scheme (RFC 8252 §7.1), such as `com.example.app:/callback`, `cursor://…` or
+ *   `chrome-extension://…`; schemes that a browser handles itself (`javascript`, `data`, `file`, `blob`, `about`…) are
+ *   refused.
+ * Registered URIs are compared with the request's exactly (as strings), so nothing is normalised here.
+ */
+export function redirectUriProblem(value: string): string | undefined {
+  if (value.length > MAX_REDIRECT_URI_LENGTH) return `must be at most ${MAX_REDIRECT_URI_LENGTH} characters`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute URI';
+  }
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(value)) return 'must be an absolute URI';
+  if (value.includes('#')) return 'must not have a fragment';
+  if (url.username || url.password) return 'must not carry credentials';
+  const scheme = url.protocol.slice(0, -1);
+  if (scheme === 'https') return undefined;
+  if (scheme === 'http') {
+    return isLoopbackHost(url.hostname)
+      ? undefined
+      : 'http is accepted only for loopback hosts (127.0.0.1, [::1], localhost): use https';
+  }
+  if (NON_REDIRECT_SCHEMES.has(scheme)) return `the ${scheme} scheme cannot be a redirect URI`;
+  return undefined;
+}
+
 const scopeList = v.pipe(
   v.array(v.pipe(v.string(), v.check(isScopeToken, 'scopes are non-empty strings of printable ASCII without spaces'))),
   v.check((list) => new Set(list).size === list.length, 'scopes must not repeat'),

@@ -136,6 +136,62 @@ export interface Connection {
   readonly enabled: boolean;
 }
 
+/**
+ * Where a connection's client secret is kept, as `Connection.clientSecretRef` stores it: never the secret itself.
+ * - `secretsmanager:<arn-or-name>`: an AWS Secrets Manager secret (its full ARN, or its name in the deployment's
+ *   account and Region), read by the browser-facing function in AWS;
+ * - `file:<name>`: a file of that name in the local server's data directory (local mode only).
+ */
+export type SecretRef =
+  | { readonly kind: 'secretsmanager'; readonly secretId: string }
+  | { readonly kind: 'file'; readonly name: string };
+
+/** A Secrets Manager secret ARN, in any partition. */
+const SECRETS_MANAGER_ARN =
+  /^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
+/** A Secrets Manager secret name: 1-512 of the characters Secrets Manager allows. */
+const SECRETS_MANAGER_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+/** A plain file name: no directory part, no leading dot (so neither `.` nor `..`, nor a hidden file). */
+const SECRET_FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
+
+export function isSecretsManagerId(value: string): boolean {
+  return SECRETS_MANAGER_ARN.test(value) || SECRETS_MANAGER_NAME.test(value);
+}
+
+export function isSecretFileName(value: string): boolean {
+  return SECRET_FILE_NAME.test(value);
+}
+
+export function formatSecretRef(ref: SecretRef): string {
+  return ref.kind === 'secretsmanager' ? `secretsmanager:${ref.secretId}` : `file:${ref.name}`;
+}
+
+/** The reference a stored `clientSecretRef` names, or undefined when it is not one we can resolve. */
+export function parseSecretRef(value: string): SecretRef | undefined {
+  const colon = value.indexOf(':');
+  const scheme = value.slice(0, colon);
+  const rest = value.slice(colon + 1);
+  if (colon > 0 && scheme === 'secretsmanager' && isSecretsManagerId(rest)) return { kind: scheme, secretId: rest };
+  if (colon > 0 && scheme === 'file' && isSecretFileName(rest)) return { kind: scheme, name: rest };
+  return undefined;
+}
+
+/** Whether a connection with this method authenticates to its IdP with a client secret. */
+export function upstreamUsesSecret(method: UpstreamAuthMethod): boolean {
+  return method !== 'none';
+}
+
+/**
+ * An email domain a connection claims, as stored and compared: lower case, ASCII (an internationalised domain in its
+ * `xn--` form), at least two labels of letters, digits and inner hyphens, the last starting with a letter (so no IP
+ * address), at most 253 characters, no trailing dot.
+ */
+const EMAIL_DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function isEmailDomain(value: string): boolean {
+  return EMAIL_DOMAIN.test(value);
+}
+
 export const ALL_TENANTS = '*';
 
 /** Whether a client may be used for a tenant's users. */

@@ -1,20 +1,32 @@
 import {
   clientConfigOf,
+  connectionConfigOf,
   issuerConfigOf,
   type ParseOptions,
   parseRegistryConfig,
   parseRegistryConfigText,
+  tenantConfigOf,
   toClient,
+  toConnection,
+  toConnections,
   toIssuerTrust,
+  toIssuerTrusts,
   toTenant,
 } from '../../lambda/config/schema';
 import { ConfigError } from '../../lambda/core/config';
-import { DEFAULT_ASSERTION_ALGORITHMS, JWT_BEARER_GRANT_TYPE } from '../../lambda/core/model';
+import {
+  AUTHORIZATION_CODE_GRANT_TYPE,
+  DEFAULT_ASSERTION_ALGORITHMS,
+  JWT_BEARER_GRANT_TYPE,
+  parseSecretRef,
+  REFRESH_TOKEN_GRANT_TYPE,
+} from '../../lambda/core/model';
 import { hashClientSecret } from '../../lambda/core/secrets';
 
 const HASH = hashClientSecret('s'.repeat(43));
 const OKTA = 'https://acme.okta.com';
 const EC_KEY = { kty: 'EC', crv: 'P-256', x: 'eA', y: 'eQ' };
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme-oidc-AbCdEf';
 
 /** A configuration document being edited by a test: any path may be changed. */
 // biome-ignore lint/suspicious/noExplicitAny: tests break documents in arbitrary places.
@@ -34,13 +46,38 @@ function validFile(): Draft {
         issuers: [
           { issuer: OKTA, jwksUri: `${OKTA}/oauth2/v1/keys`, algorithms: ['RS256'], notAfter: '2027-01-01T00:00:00Z' },
         ],
+        connection: {
+          issuer: OKTA,
+          clientId: '0oa1b2c3d4',
+          clientSecret: { secretsManager: SECRET_ARN },
+          domains: ['acme.com', 'acme.co.uk'],
+        },
       },
-      { id: 'globex', issuers: [] },
+      {
+        id: 'globex',
+        issuers: [],
+        connection: {
+          issuer: 'https://login.globex.example',
+          clientId: 'globex-mcp',
+          authMethod: 'client_secret_post',
+          clientSecret: { secretsManager: 'globex/oidc-client' },
+          scopes: ['openid', 'email'],
+          domains: ['globex.example'],
+          default: true,
+        },
+      },
     ],
     clients: [
       { clientId: 'claude', authMethod: 'client_secret_basic', secretHash: HASH, scopes: ['files:read'] },
       { clientId: 'keyed', authMethod: 'private_key_jwt', jwks: { keys: [{ ...EC_KEY }] }, tenants: ['acme'] },
       { clientId: 'public', authMethod: 'none' },
+      {
+        clientId: 'inspector',
+        authMethod: 'none',
+        grantTypes: [AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE],
+        redirectUris: ['http://127.0.0.1/callback', 'https://inspector.example.com/oauth/callback'],
+        firstParty: true,
+      },
     ],
   };
 }
@@ -66,7 +103,23 @@ describe('registry configuration schema', () => {
     const config = parseRegistryConfig(validFile());
     expect(config.tenants[0]?.enabled).toBe(true);
     expect(config.tenants[1]?.issuers).toEqual([]);
-    expect(config.clients[0]).toMatchObject({ tenants: ['*'], grantTypes: [JWT_BEARER_GRANT_TYPE], enabled: true });
+    expect(config.clients[0]).toMatchObject({
+      tenants: ['*'],
+      grantTypes: [JWT_BEARER_GRANT_TYPE],
+      enabled: true,
+      firstParty: false,
+    });
+    expect(config.clients[0]).not.toHaveProperty('redirectUris');
+    expect(config.tenants[0]?.connection).toEqual({
+      issuer: OKTA,
+      clientId: '0oa1b2c3d4',
+      authMethod: 'client_secret_basic',
+      clientSecret: { secretsManager: SECRET_ARN },
+      scopes: ['openid', 'email', 'profile'],
+      domains: ['acme.com', 'acme.co.uk'],
+      default: false,
+      enabled: true,
+    });
     const defaults = parseRegistryConfig({ tenants: [{ id: 'a', issuers: [{ issuer: OKTA }] }] });
     expect(defaults.tenants[0]?.issuers[0]).toEqual({
       issuer: OKTA,
@@ -96,6 +149,81 @@ describe('registry configuration schema', () => {
     expect(toClient(config.clients[2]!).secrets).toEqual([]);
     const { secretHash: _, ...withoutSecret } = config.clients[0]!;
     expect(clientConfigOf(claude)).toEqual(withoutSecret);
+  });
+
+  it('converts a connection to the core model, its secret as a reference, and back', () => {
+    const config = parseRegistryConfig(validFile());
+    const acme = toConnection('acme', config.tenants[0]!.connection!);
+    expect(acme).toEqual({
+      tenantId: 'acme',
+      issuer: OKTA,
+      clientId: '0oa1b2c3d4',
+      authMethod: 'client_secret_basic',
+      clientSecretRef: `secretsmanager:${SECRET_ARN}`,
+      scopes: ['openid', 'email', 'profile'],
+      domains: ['acme.com', 'acme.co.uk'],
+      isDefault: false,
+      enabled: true,
+    });
+    expect(parseSecretRef(acme.clientSecretRef!)).toEqual({ kind: 'secretsmanager', secretId: SECRET_ARN });
+    expect(connectionConfigOf(acme)).toEqual(config.tenants[0]!.connection);
+    const globex = toConnections(config.tenants[1]!);
+    expect(globex).toEqual([
+      expect.objectContaining({ clientSecretRef: 'secretsmanager:globex/oidc-client', isDefault: true }),
+    ]);
+    const tenant = config.tenants[0]!;
+    expect(tenantConfigOf(toTenant(tenant), toIssuerTrusts(tenant), [acme])).toEqual(tenant);
+  });
+
+  it('stores a local file reference as file:<name>, and a public connection with no secret', () => {
+    const local = parseRegistryConfig(
+      broken((f) => {
+        f.tenants[0].connection.clientSecret = { file: 'acme-oidc-secret' };
+        f.tenants[1].connection.authMethod = 'none';
+        delete f.tenants[1].connection.clientSecret;
+      }),
+      { allowHttpLoopback: true },
+    );
+    const acme = toConnection('acme', local.tenants[0]!.connection!);
+    expect(acme.clientSecretRef).toBe('file:acme-oidc-secret');
+    expect(connectionConfigOf(acme).clientSecret).toEqual({ file: 'acme-oidc-secret' });
+    expect(toConnection('globex', local.tenants[1]!.connection!)).not.toHaveProperty('clientSecretRef');
+  });
+
+  it('lower-cases connection domains', () => {
+    const config = parseRegistryConfig(broken((f) => (f.tenants[0].connection.domains = ['ACME.com', 'Acme.Co.UK'])));
+    expect(config.tenants[0]?.connection?.domains).toEqual(['acme.com', 'acme.co.uk']);
+  });
+
+  it('converts an interactive client with its redirect URIs and first-party flag, and back', () => {
+    const config = parseRegistryConfig(validFile());
+    const inspector = toClient(config.clients[3]!);
+    expect(inspector).toEqual({
+      clientId: 'inspector',
+      authMethod: 'none',
+      secrets: [],
+      grantTypes: [AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE],
+      tenants: ['*'],
+      enabled: true,
+      redirectUris: ['http://127.0.0.1/callback', 'https://inspector.example.com/oauth/callback'],
+      firstParty: true,
+    });
+    expect(clientConfigOf(inspector)).toEqual(config.clients[3]);
+    // A client that is not first-party stores no flag, so that clients registered before it read back unchanged.
+    expect(toClient(config.clients[2]!)).not.toHaveProperty('firstParty');
+  });
+
+  it.each([
+    ['an http loopback IP', 'http://127.0.0.1/callback'],
+    ['an http loopback IP with a port', 'http://127.0.0.1:33418/callback'],
+    ['an http IPv6 loopback', 'http://[::1]/callback'],
+    ['http localhost', 'http://localhost:6274/oauth/callback'],
+    ['https with a query', 'https://app.example.com/cb?x=1'],
+    ['a reverse-domain private-use scheme (RFC 8252 7.1)', 'com.example.app:/oauth2redirect'],
+    ['an app scheme with an authority', 'cursor://anysphere.cursor-mcp/oauth/callback'],
+  ])('accepts a redirect URI: %s', (_, uri) => {
+    const file = broken((f) => (f.clients[3].redirectUris = [uri]));
+    expect(parseRegistryConfig(file).clients[3]?.redirectUris).toEqual([uri]);
   });
 
   it.each<[string, (file: Draft) => void, string]>([
@@ -344,6 +472,219 @@ describe('registry configuration schema', () => {
       (f) => (f.clients[0].scopes = ['files read']),
       'clients.0.scopes.0: scopes are non-empty printable ASCII',
     ],
+    // connections
+    [
+      'a connection with an http issuer',
+      (f) => (f.tenants[0].connection.issuer = 'http://acme.okta.com'),
+      'tenants.0.connection.issuer: must use https',
+    ],
+    [
+      'a connection issuer with a trailing slash',
+      (f) => (f.tenants[0].connection.issuer = `${OKTA}/`),
+      'tenants.0.connection.issuer: must not end with a slash',
+    ],
+    [
+      'a connection issuer over 900 bytes',
+      (f) => (f.tenants[0].connection.issuer = `${OKTA}/${'é'.repeat(440)}`),
+      'tenants.0.connection.issuer: must be at most 900 bytes',
+    ],
+    [
+      'a connection without an issuer',
+      (f) => delete f.tenants[0].connection.issuer,
+      'tenants.0.connection.issuer: is required',
+    ],
+    [
+      'a connection without a client id',
+      (f) => delete f.tenants[0].connection.clientId,
+      'tenants.0.connection.clientId: is required',
+    ],
+    [
+      'a connection client id with a space',
+      (f) => (f.tenants[0].connection.clientId = 'my client'),
+      'tenants.0.connection.clientId: must be 1-256 printable ASCII',
+    ],
+    [
+      'a connection client id over 256 characters',
+      (f) => (f.tenants[0].connection.clientId = 'c'.repeat(257)),
+      'tenants.0.connection.clientId: must be 1-256 printable ASCII',
+    ],
+    [
+      'an upstream auth method we cannot use',
+      (f) => (f.tenants[0].connection.authMethod = 'private_key_jwt'),
+      'tenants.0.connection.authMethod: must be one of client_secret_basic, client_secret_post, none',
+    ],
+    [
+      'a secret method without a secret reference',
+      (f) => delete f.tenants[0].connection.clientSecret,
+      'tenants.0.connection.clientSecret: client_secret_basic needs clientSecret',
+    ],
+    [
+      'a public connection with a secret reference',
+      (f) => (f.tenants[0].connection.authMethod = 'none'),
+      'tenants.0.connection.clientSecret: a connection with authMethod none has no client secret',
+    ],
+    [
+      'a secret reference naming both places',
+      (f) => (f.tenants[0].connection.clientSecret = { secretsManager: 'a', file: 'b' }),
+      'tenants.0.connection.clientSecret: give exactly one of secretsManager and file',
+    ],
+    [
+      'an empty secret reference',
+      (f) => (f.tenants[0].connection.clientSecret = {}),
+      'tenants.0.connection.clientSecret: give exactly one of secretsManager and file',
+    ],
+    [
+      'an unknown kind of secret reference',
+      (f) => (f.tenants[0].connection.clientSecret = { value: 'x' }),
+      'tenants.0.connection.clientSecret.value: is not a known field',
+    ],
+    [
+      'a Secrets Manager reference that is neither an ARN nor a name',
+      (f) => (f.tenants[0].connection.clientSecret = { secretsManager: 'arn:aws:s3:::bucket/key' }),
+      'tenants.0.connection.clientSecret.secretsManager: must be a Secrets Manager secret ARN, or a name',
+    ],
+    [
+      'a secret file outside local mode',
+      (f) => (f.tenants[0].connection.clientSecret = { file: 'acme-secret' }),
+      'tenants.0.connection.clientSecret.file: secrets in files are for the local server only',
+    ],
+    [
+      'scopes without openid',
+      (f) => (f.tenants[0].connection.scopes = ['email', 'profile']),
+      'tenants.0.connection.scopes: must include openid',
+    ],
+    [
+      'a repeated connection scope',
+      (f) => (f.tenants[0].connection.scopes = ['openid', 'openid']),
+      'tenants.0.connection.scopes: scopes must not repeat',
+    ],
+    [
+      'a domain that is an email address',
+      (f) => (f.tenants[0].connection.domains = ['alice@acme.com']),
+      'tenants.0.connection.domains.0: must be a domain name such as example.com',
+    ],
+    [
+      'a single-label domain',
+      (f) => (f.tenants[0].connection.domains = ['acme']),
+      'tenants.0.connection.domains.0: must be a domain name',
+    ],
+    [
+      'a domain with a trailing dot',
+      (f) => (f.tenants[0].connection.domains = ['acme.com.']),
+      'tenants.0.connection.domains.0: must be a domain name',
+    ],
+    [
+      'a domain with a leading hyphen in a label',
+      (f) => (f.tenants[0].connection.domains = ['-acme.com']),
+      'tenants.0.connection.domains.0: must be a domain name',
+    ],
+    [
+      'a domain that is an IP address',
+      (f) => (f.tenants[0].connection.domains = ['10.0.0.1']),
+      'tenants.0.connection.domains.0: must be a domain name',
+    ],
+    [
+      'a domain in Unicode rather than its xn-- form',
+      (f) => (f.tenants[0].connection.domains = ['bücher.example']),
+      'tenants.0.connection.domains.0: must be a domain name such as example.com (ASCII',
+    ],
+    [
+      'a domain twice in one connection, in different case',
+      (f) => (f.tenants[0].connection.domains = ['acme.com', 'ACME.COM']),
+      'tenants.0.connection.domains: domains must not repeat',
+    ],
+    [
+      'a domain claimed by the connections of two tenants',
+      (f) => f.tenants[1].connection.domains.push('Acme.com'),
+      'tenants.1.connection.domains.1: domain acme.com is already claimed by the connection of tenant acme',
+    ],
+    [
+      'two default connections',
+      (f) => (f.tenants[0].connection.default = true),
+      "tenants.1.connection.default: only one connection may be the default, and tenant acme's is",
+    ],
+    [
+      'default as a string',
+      (f) => (f.tenants[0].connection.default = 'yes'),
+      'tenants.0.connection.default: must be true or false',
+    ],
+    [
+      'a misspelt connection field',
+      (f) => (f.tenants[0].connection.client_id = 'x'),
+      'tenants.0.connection.client_id: is not a known field',
+    ],
+    // interactive clients
+    [
+      'a redirect URI with a fragment',
+      (f) => (f.clients[3].redirectUris = ['https://app.example.com/cb#done']),
+      'clients.3.redirectUris.0: must not have a fragment',
+    ],
+    [
+      'an http redirect URI outside loopback',
+      (f) => (f.clients[3].redirectUris = ['http://app.example.com/cb']),
+      'clients.3.redirectUris.0: http is accepted only for loopback hosts (127.0.0.1, [::1], localhost): use https',
+    ],
+    [
+      'an http redirect URI on a private address',
+      (f) => (f.clients[3].redirectUris = ['http://192.168.1.10/cb']),
+      'clients.3.redirectUris.0: http is accepted only for loopback hosts',
+    ],
+    [
+      'a relative redirect URI',
+      (f) => (f.clients[3].redirectUris = ['/callback']),
+      'clients.3.redirectUris.0: must be an absolute URI',
+    ],
+    [
+      'a javascript: redirect URI',
+      (f) => (f.clients[3].redirectUris = ['javascript:alert(1)']),
+      'clients.3.redirectUris.0: the javascript scheme cannot be a redirect URI',
+    ],
+    [
+      'a data: redirect URI',
+      (f) => (f.clients[3].redirectUris = ['data:text/html,hi']),
+      'clients.3.redirectUris.0: the data scheme cannot be a redirect URI',
+    ],
+    [
+      'a redirect URI with credentials',
+      (f) => (f.clients[3].redirectUris = ['https://user:pass@app.example.com/cb']),
+      'clients.3.redirectUris.0: must not carry credentials',
+    ],
+    [
+      'a redirect URI over 2048 characters',
+      (f) => (f.clients[3].redirectUris = [`https://app.example.com/${'a'.repeat(2048)}`]),
+      'clients.3.redirectUris.0: must be at most 2048 characters',
+    ],
+    [
+      'a repeated redirect URI',
+      (f) => (f.clients[3].redirectUris = ['https://a.example/cb', 'https://a.example/cb']),
+      'clients.3.redirectUris: redirect URIs must not repeat',
+    ],
+    [
+      'more than 20 redirect URIs',
+      (f) => (f.clients[3].redirectUris = Array.from({ length: 21 }, (_, n) => `https://a.example/cb${n}`)),
+      'clients.3.redirectUris: must list at most 20 redirect URIs',
+    ],
+    [
+      'an empty list of redirect URIs',
+      (f) => (f.clients[3].redirectUris = []),
+      'clients.3.redirectUris: must list at least one redirect URI',
+    ],
+    [
+      'the authorization_code grant without redirect URIs',
+      (f) => delete f.clients[3].redirectUris,
+      'clients.3.redirectUris: the authorization_code grant needs at least one redirect URI',
+    ],
+    [
+      'redirect URIs without the authorization_code grant',
+      (f) => (f.clients[2].redirectUris = ['https://app.example.com/cb']),
+      'clients.2.redirectUris: redirect URIs are used only by the authorization_code grant: add it to grantTypes',
+    ],
+    [
+      'refresh_token without the authorization_code grant',
+      (f) => (f.clients[0].grantTypes = [JWT_BEARER_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE]),
+      'clients.0.grantTypes: refresh_token needs the authorization_code grant',
+    ],
+    ['firstParty as a string', (f) => (f.clients[3].firstParty = 'yes'), 'clients.3.firstParty: must be true or false'],
     // resources
     [
       'a resource with a fragment',
@@ -377,6 +718,46 @@ describe('registry configuration schema', () => {
     ]);
     expect(problems.join()).toContain('let apply generate a secret');
     expect(problems.join()).not.toContain('my-plain-secret-value');
+  });
+
+  it('refuses a plain connection secret, saying where to put it, without echoing it', () => {
+    const problems = problemsOf(broken((f) => (f.tenants[0].connection.clientSecret = 'upstream-plain-secret')));
+    expect(problems).toEqual([
+      expect.stringMatching(/^tenants\.0\.connection\.clientSecret: plain secrets are not accepted: .*Secrets Manager/),
+    ]);
+    expect(problems.join()).toContain('{ "secretsManager": "<secret ARN or name>" }');
+    expect(problems.join()).toContain('{ "file": "<name>" }');
+    expect(problems.join()).not.toContain('upstream-plain-secret');
+  });
+
+  it.each(['../secret', 'dir/secret', '.hidden', '..', 'a\\b', ''])(
+    'refuses a secret file name that is not a plain name: %j',
+    (name) => {
+      const file = broken((f) => (f.tenants[0].connection.clientSecret = { file: name }));
+      expect(problemsOf(file, { allowHttpLoopback: true }).join('\n')).toContain(
+        'tenants.0.connection.clientSecret.file: must be a plain file name',
+      );
+    },
+  );
+
+  it('accepts a Secrets Manager reference by ARN in any partition, or by name', () => {
+    for (const secretsManager of [
+      SECRET_ARN,
+      'arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:x-AbCdEf',
+      'arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:x',
+      'prod/acme/oidc',
+    ]) {
+      const file = broken((f) => (f.tenants[0].connection.clientSecret = { secretsManager }));
+      expect(parseRegistryConfig(file).tenants[0]?.connection?.clientSecret).toEqual({ secretsManager });
+    }
+  });
+
+  it('accepts an http connection issuer on a loopback host in local mode only', () => {
+    const local = broken((f) => (f.tenants[0].connection.issuer = 'http://127.0.0.1:9000/demo-idp'));
+    expect(problemsOf(local).join('\n')).toContain(
+      'tenants.0.connection.issuer: must use https (http is accepted only',
+    );
+    expect(() => parseRegistryConfig(local, { allowHttpLoopback: true })).not.toThrow();
   });
 
   it('accepts http issuers and key URLs on loopback hosts in local mode only', () => {
