@@ -1,8 +1,15 @@
-import { type ClientConfig, type RegistryConfig, toClient, toIssuerTrusts, toTenant, usesSecret } from './schema';
+import {
+  type ClientConfig,
+  type RegistryConfig,
+  toClient,
+  toConnections,
+  toIssuerTrusts,
+  toTenant,
+  usesSecret,
+} from './schema';
 import {
   describeRef,
   type Entity,
-  type EntityKind,
   type EntityRef,
   entitiesOf,
   findEntry,
@@ -93,6 +100,7 @@ function declaredEntities(current: RegistryState, config: RegistryConfig): Decla
   return [
     ...config.tenants.map((tenant): Declared => ({ entity: { kind: 'tenant', value: toTenant(tenant) } })),
     ...config.tenants.flatMap(toIssuerTrusts).map((value): Declared => ({ entity: { kind: 'issuer', value } })),
+    ...config.tenants.flatMap(toConnections).map((value): Declared => ({ entity: { kind: 'connection', value } })),
     ...config.clients.map((client) => declaredClient(current, client)),
   ];
 }
@@ -155,18 +163,27 @@ function canonical(value: unknown): string {
   );
 }
 
-const WRITE_ORDER: readonly EntityKind[] = ['tenant', 'issuer', 'client'];
-
 /**
- * Without transactions, order keeps every intermediate state safe: a tenant exists before its issuers are written,
- * and its issuers are gone before it is. An interrupted run leaves a state that the next run completes.
+ * Without transactions, order keeps every intermediate state safe: a tenant exists before its issuers and its
+ * connection are written, and they are gone before it is. Connections are removed first of all, so that an email
+ * domain or the default that one connection gives up is free before another claims it (an update that moves a domain
+ * between two kept connections may still claim it twice for a moment: the server then sends that domain's users to
+ * neither). An interrupted run leaves a state that the next run completes.
  */
+const WRITE_ORDER: readonly string[] = [
+  'delete connection',
+  'write tenant',
+  'write issuer',
+  'write connection',
+  'write client',
+  'delete client',
+  'delete issuer',
+  'delete tenant',
+];
+
 export function orderChanges(changes: readonly Change[]): Change[] {
-  const kindOf = (change: Change) => (change.action === 'delete' ? change.ref.kind : change.entity.kind);
-  const rank = (change: Change) => {
-    const position = WRITE_ORDER.indexOf(kindOf(change));
-    return change.action === 'delete' ? 2 * WRITE_ORDER.length - position : position;
-  };
+  const rank = (change: Change) =>
+    WRITE_ORDER.indexOf(change.action === 'delete' ? `delete ${change.ref.kind}` : `write ${change.entity.kind}`);
   return [...changes].sort((a, b) => rank(a) - rank(b));
 }
 

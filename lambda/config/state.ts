@@ -1,19 +1,24 @@
-import { ALL_TENANTS, type Client, type IssuerTrust, type Tenant } from '../core/model';
+import { ALL_TENANTS, type Client, type Connection, type IssuerTrust, type Tenant } from '../core/model';
 
 /**
- * The registry as a whole (tenants, issuer trusts, clients), as the admin tools see it: what a table holds, or what a
+ * The registry as a whole (tenants, issuer trusts, connections, clients), as the admin tools see it: what a table holds, or what a
  * configuration file asks for. Pure data and pure functions; the DynamoDB adapter loads and writes it.
  */
 
-/** Names one registration; issuer trusts are identified by the (issuer, tenant) pair. */
+/**
+ * Names one registration; issuer trusts are identified by the (issuer, tenant) pair, a connection by its tenant (a
+ * tenant has one at most).
+ */
 export type EntityRef =
   | { readonly kind: 'tenant'; readonly tenantId: string }
   | { readonly kind: 'issuer'; readonly tenantId: string; readonly issuer: string }
+  | { readonly kind: 'connection'; readonly tenantId: string }
   | { readonly kind: 'client'; readonly clientId: string };
 
 export type Entity =
   | { readonly kind: 'tenant'; readonly value: Tenant }
   | { readonly kind: 'issuer'; readonly value: IssuerTrust }
+  | { readonly kind: 'connection'; readonly value: Connection }
   | { readonly kind: 'client'; readonly value: Client };
 
 export type EntityKind = Entity['kind'];
@@ -44,11 +49,12 @@ export interface MalformedEntry {
 export interface RegistryState {
   readonly tenants: readonly Stored<Tenant>[];
   readonly trusts: readonly Stored<IssuerTrust>[];
+  readonly connections: readonly Stored<Connection>[];
   readonly clients: readonly Stored<Client>[];
   readonly malformed: readonly MalformedEntry[];
 }
 
-export const EMPTY_STATE: RegistryState = { tenants: [], trusts: [], clients: [], malformed: [] };
+export const EMPTY_STATE: RegistryState = { tenants: [], trusts: [], connections: [], clients: [], malformed: [] };
 
 export function refOf(entity: Entity): EntityRef {
   switch (entity.kind) {
@@ -56,6 +62,8 @@ export function refOf(entity: Entity): EntityRef {
       return { kind: 'tenant', tenantId: entity.value.id };
     case 'issuer':
       return { kind: 'issuer', tenantId: entity.value.tenantId, issuer: entity.value.issuer };
+    case 'connection':
+      return { kind: 'connection', tenantId: entity.value.tenantId };
     case 'client':
       return { kind: 'client', clientId: entity.value.clientId };
   }
@@ -68,6 +76,8 @@ export function describeRef(ref: EntityRef): string {
       return `tenant ${ref.tenantId}`;
     case 'issuer':
       return `issuer ${ref.issuer} for tenant ${ref.tenantId}`;
+    case 'connection':
+      return `connection for tenant ${ref.tenantId}`;
     case 'client':
       return `client ${ref.clientId}`;
   }
@@ -89,6 +99,10 @@ export function entitiesOf(state: RegistryState): StoredEntity[] {
   return [
     ...state.tenants.map(({ value, ...stored }) => ({ entity: { kind: 'tenant', value } as Entity, ...stored })),
     ...state.trusts.map(({ value, ...stored }) => ({ entity: { kind: 'issuer', value } as Entity, ...stored })),
+    ...state.connections.map(({ value, ...stored }) => ({
+      entity: { kind: 'connection', value } as Entity,
+      ...stored,
+    })),
     ...state.clients.map(({ value, ...stored }) => ({ entity: { kind: 'client', value } as Entity, ...stored })),
   ];
 }
@@ -123,6 +137,7 @@ function without(state: RegistryState, ref: EntityRef): RegistryState {
   return {
     tenants: state.tenants.filter(keep((value) => refOf({ kind: 'tenant', value }))),
     trusts: state.trusts.filter(keep((value) => refOf({ kind: 'issuer', value }))),
+    connections: state.connections.filter(keep((value) => refOf({ kind: 'connection', value }))),
     clients: state.clients.filter(keep((value) => refOf({ kind: 'client', value }))),
     malformed: state.malformed.filter((entry) => !sameRef(entry.ref, ref)),
   };
@@ -134,6 +149,8 @@ function withEntity(state: RegistryState, entity: Entity): RegistryState {
       return { ...state, tenants: [...state.tenants, { value: entity.value }] };
     case 'issuer':
       return { ...state, trusts: [...state.trusts, { value: entity.value }] };
+    case 'connection':
+      return { ...state, connections: [...state.connections, { value: entity.value }] };
     case 'client':
       return { ...state, clients: [...state.clients, { value: entity.value }] };
   }
@@ -144,7 +161,9 @@ function withEntity(state: RegistryState, entity: Entity): RegistryState {
  * - an issuer trust belongs to an existing tenant;
  * - a client names existing tenants (or all of them);
  * - an issuer registered for several tenants tells them apart by distinct required `tenant` claims, because the
- *   server rejects an assertion that matches more than one registration (it never guesses a tenant).
+ *   server rejects an assertion that matches more than one registration (it never guesses a tenant);
+ * - a connection belongs to an existing tenant, an email domain is claimed by one connection at most, and at most one
+ *   connection is the default, so that home realm discovery never has to guess either.
  */
 export function stateProblems(state: RegistryState): string[] {
   const tenantIds = new Set(state.tenants.map(({ value }) => value.id));
@@ -162,6 +181,33 @@ export function stateProblems(state: RegistryState): string[] {
     }
   }
   problems.push(...ambiguousIssuers(state.trusts.map(({ value }) => value)));
+  for (const { value: connection } of state.connections) {
+    if (!tenantIds.has(connection.tenantId)) {
+      problems.push(`the connection of tenant ${connection.tenantId} belongs to a tenant that does not exist`);
+    }
+  }
+  problems.push(...connectionProblems(state.connections.map(({ value }) => value)));
+  return problems;
+}
+
+/** Email domains claimed by several connections, and more than one default connection. */
+export function connectionProblems(connections: readonly Connection[]): string[] {
+  const problems: string[] = [];
+  const byDomain = new Map<string, string[]>();
+  for (const connection of connections) {
+    for (const domain of connection.domains) {
+      byDomain.set(domain, [...(byDomain.get(domain) ?? []), connection.tenantId]);
+    }
+  }
+  for (const [domain, tenants] of byDomain) {
+    if (tenants.length > 1) {
+      problems.push(`domain ${domain} is claimed by the connections of tenants ${tenants.join(', ')}: one at most`);
+    }
+  }
+  const defaults = connections.filter((connection) => connection.isDefault).map((connection) => connection.tenantId);
+  if (defaults.length > 1) {
+    problems.push(`the connections of tenants ${defaults.join(', ')} are all the default: one at most`);
+  }
   return problems;
 }
 

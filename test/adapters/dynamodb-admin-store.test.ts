@@ -7,7 +7,13 @@ import {
 } from '../../lambda/adapters/dynamodb/admin-store';
 import { toItem } from '../../lambda/adapters/dynamodb/attributes';
 import { TABLE_KEYS } from '../../lambda/adapters/dynamodb/table';
-import { parseRegistryConfig } from '../../lambda/config/schema';
+import {
+  clientConfigOf,
+  parseRegistryConfig,
+  tenantConfigOf,
+  toClient,
+  toConnections,
+} from '../../lambda/config/schema';
 import { ConfigError } from '../../lambda/core/config';
 import type { Tenant } from '../../lambda/core/model';
 import { verifyClientSecret } from '../../lambda/core/secrets';
@@ -154,6 +160,136 @@ describe('RegistryTable', () => {
     expect(result.secrets).toHaveLength(1);
     expect(result.error).toBeInstanceOf(ConcurrentChangeError);
     expect((await table.loadState()).tenants.map(({ value }) => value.id)).toEqual(['acme']);
+  });
+
+  describe('connections and interactive clients', () => {
+    const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme-oidc-AbCdEf';
+    const INTERACTIVE = {
+      tenants: [
+        {
+          id: 'acme',
+          issuers: [{ issuer: OKTA }],
+          connection: {
+            issuer: OKTA,
+            clientId: 'mcp-acme',
+            clientSecret: { secretsManager: SECRET_ARN },
+            domains: ['acme.com'],
+            default: true,
+          },
+        },
+        { id: 'globex', connection: { issuer: 'https://globex.idp.example', clientId: 'mcp', authMethod: 'none' } },
+      ],
+      clients: [
+        {
+          clientId: 'inspector',
+          authMethod: 'none',
+          grantTypes: ['authorization_code', 'refresh_token'],
+          redirectUris: ['http://127.0.0.1/callback', 'com.example.inspector:/cb'],
+          firstParty: true,
+        },
+      ],
+    };
+
+    it('writes connections and reads them back through the index exactly as declared', async () => {
+      const config = parseRegistryConfig(INTERACTIVE);
+      const result = await applyConfig(table, config);
+      expect(result.error).toBeUndefined();
+      const byType = async (type: string) =>
+        (
+          await client.send(
+            new QueryCommand({
+              TableName: table.tableName,
+              IndexName: TABLE_KEYS.indexName,
+              KeyConditionExpression: 'gsi1pk = :type',
+              ExpressionAttributeValues: { ':type': { S: type } },
+            }),
+          )
+        ).Items?.map((item) => item.gsi1sk?.S);
+      expect((await byType('CONNECTION'))?.sort()).toEqual(['acme', 'globex']);
+      const state = await table.loadState();
+      expect(state.connections).toEqual(config.tenants.flatMap(toConnections).map((value) => ({ value, version: 1 })));
+      expect(state.malformed).toEqual([]);
+      // And back to the file's form, secret reference included.
+      const acme = state.tenants.find(({ value }) => value.id === 'acme')!.value;
+      expect(
+        tenantConfigOf(
+          acme,
+          state.trusts.map(({ value }) => value),
+          state.connections.map(({ value }) => value),
+        ),
+      ).toEqual(config.tenants[0]);
+      expect((await applyConfig(table, config)).plan.changes).toEqual([]);
+    });
+
+    it('keeps redirect URIs and the first-party flag of a client on a round trip', async () => {
+      const config = parseRegistryConfig(INTERACTIVE);
+      await applyConfig(table, config);
+      const stored = (await table.loadState()).clients[0]!.value;
+      expect(stored).toEqual(toClient(config.clients[0]!));
+      expect(clientConfigOf(stored)).toEqual(config.clients[0]);
+    });
+
+    it('updates a connection conditionally on its version', async () => {
+      await applyConfig(table, parseRegistryConfig(INTERACTIVE));
+      const stored = (await table.loadState()).connections.find(({ value }) => value.tenantId === 'globex')!;
+      const update = {
+        action: 'update',
+        entity: { kind: 'connection', value: { ...stored.value, enabled: false } },
+        previousVersion: stored.version,
+        fields: ['enabled'],
+      } as const;
+      await table.write(update);
+      await expect(table.write(update)).rejects.toBeInstanceOf(ConcurrentChangeError);
+      const after = (await table.loadState()).connections.find(({ value }) => value.tenantId === 'globex');
+      expect(after).toEqual({ value: { ...stored.value, enabled: false }, version: 2 });
+    });
+
+    it('removes a tenant with its connection when pruning', async () => {
+      await applyConfig(table, parseRegistryConfig(INTERACTIVE));
+      const result = await applyConfig(table, parseRegistryConfig({ tenants: [INTERACTIVE.tenants[0]] }), {
+        prune: true,
+      });
+      expect(result.error).toBeUndefined();
+      const state = await table.loadState();
+      expect(state.tenants.map(({ value }) => value.id)).toEqual(['acme']);
+      expect(state.connections.map(({ value }) => value.tenantId)).toEqual(['acme']);
+    });
+
+    it('keeps a malformed connection aside with its version, and apply repairs it', async () => {
+      await client.send(
+        new PutItemCommand({
+          TableName: table.tableName,
+          Item: toItem({
+            pk: 'CONNECTION#globex',
+            sk: 'CONNECTION',
+            gsi1pk: 'CONNECTION',
+            gsi1sk: 'globex',
+            type: 'connection',
+            tenantId: 'globex',
+            clientSecretRef: 'not-a-reference',
+            version: 4,
+          }),
+        }),
+      );
+      const state = await table.loadState();
+      expect(state.connections).toEqual([]);
+      expect(state.malformed).toEqual([
+        {
+          ref: { kind: 'connection', tenantId: 'globex' },
+          version: 4,
+          problem: expect.stringContaining('pk=CONNECTION#globex'),
+        },
+      ]);
+      expect(state.malformed[0]?.problem).not.toContain('not-a-reference');
+      const result = await applyConfig(table, parseRegistryConfig(INTERACTIVE));
+      expect(result.error).toBeUndefined();
+      expect(result.plan.changes).toContainEqual(
+        expect.objectContaining({ action: 'update', previousVersion: 4, fields: ['(malformed)'] }),
+      );
+      expect((await table.loadState()).connections.map(({ value, version }) => [value.tenantId, version])).toEqual(
+        expect.arrayContaining([['globex', 5]]),
+      );
+    });
   });
 
   it('refuses a configuration whose result would be ambiguous with what the table keeps', async () => {

@@ -8,10 +8,13 @@ import { parseRegistryConfig, toTenant } from '../../lambda/config/schema';
 import type { Entity } from '../../lambda/config/state';
 import { TemporarilyUnavailableError } from '../../lambda/core/errors';
 import {
+  AUTHORIZATION_CODE_GRANT_TYPE,
   type Client,
+  type Connection,
   type IssuerTrust,
   JWT_BEARER_GRANT_TYPE,
   MAX_ISSUER_BYTES,
+  REFRESH_TOKEN_GRANT_TYPE,
   type Tenant,
 } from '../../lambda/core/model';
 import { hashClientSecret } from '../../lambda/core/secrets';
@@ -48,6 +51,40 @@ const KEYED: Client = {
   grantTypes: [JWT_BEARER_GRANT_TYPE],
   tenants: ['*'],
   enabled: true,
+};
+
+const INTERACTIVE: Client = {
+  clientId: 'inspector',
+  authMethod: 'none',
+  secrets: [],
+  grantTypes: [AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE],
+  tenants: ['*'],
+  enabled: true,
+  redirectUris: ['http://127.0.0.1/callback', 'com.example.inspector:/cb'],
+  firstParty: true,
+};
+
+const ACME_CONNECTION: Connection = {
+  tenantId: 'acme',
+  issuer: OKTA,
+  clientId: 'mcp-acme',
+  authMethod: 'client_secret_basic',
+  clientSecretRef: 'secretsmanager:arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme-AbCdEf',
+  scopes: ['openid', 'email', 'profile'],
+  domains: ['acme.com', 'acme.co.uk'],
+  isDefault: false,
+  enabled: true,
+};
+
+const GLOBEX_CONNECTION: Connection = {
+  tenantId: 'globex',
+  issuer: 'https://login.globex.example',
+  clientId: 'mcp-globex',
+  authMethod: 'none',
+  scopes: ['openid'],
+  domains: [],
+  isDefault: true,
+  enabled: false,
 };
 
 /** The DynamoDB registry against dynalite, through the real SDK client. */
@@ -195,6 +232,195 @@ describe('DynamoRegistry', () => {
     expect(await r.getClient('nobody')).toBeUndefined();
     expect(await r.getClient('')).toBeUndefined();
     expect(await r.getClient('x'.repeat(300))).toBeUndefined();
+  });
+
+  it('gets a client with its redirect URIs and first-party flag, exactly as written', async () => {
+    await seed({ kind: 'client', value: INTERACTIVE });
+    expect(await registry().getClient('inspector')).toEqual(INTERACTIVE);
+  });
+
+  describe('tenants', () => {
+    it('gets a tenant, enabled or not, and undefined for an unknown one', async () => {
+      await seed({ kind: 'tenant', value: ACME }, { kind: 'tenant', value: { ...GLOBEX, enabled: false } });
+      const r = registry();
+      expect(await r.getTenant('acme')).toEqual(ACME);
+      expect(await r.getTenant('globex')).toEqual({ ...GLOBEX, enabled: false });
+      expect(await r.getTenant('initech')).toBeUndefined();
+    });
+
+    it('answers a tenant id that could not be a key (empty, too long, malformed) without asking DynamoDB', async () => {
+      const { client: counting, sent } = countingClient();
+      try {
+        const r = registry({ client: counting });
+        expect(await r.getTenant('')).toBeUndefined();
+        expect(await r.getTenant('t'.repeat(64))).toBeUndefined();
+        expect(await r.getTenant('\ud800')).toBeUndefined();
+        expect(sent).toEqual([]);
+      } finally {
+        counting.destroy();
+      }
+    });
+
+    it('treats a malformed tenant item as absent and reports it', async () => {
+      await putRaw({ pk: 'TENANT#acme', sk: 'TENANT', type: 'tenant', tenantId: 'acme', enabled: 'yes' });
+      expect(await registry().getTenant('acme')).toBeUndefined();
+      expect(reports).toEqual([expect.stringContaining('pk=TENANT#acme')]);
+    });
+
+    it('caches a tenant, and "not found", for the cache time', async () => {
+      await seed({ kind: 'tenant', value: ACME });
+      const r = registry({ cacheMaxAgeMs: 30_000 });
+      expect(await r.getTenant('acme')).toEqual(ACME);
+      expect(await r.getTenant('globex')).toBeUndefined();
+      await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: entityItem({ kind: 'tenant', value: { ...ACME, enabled: false } }, 2),
+        }),
+      );
+      await seed({ kind: 'tenant', value: GLOBEX });
+      nowMs += 29_999;
+      expect(await r.getTenant('acme')).toEqual(ACME);
+      expect(await r.getTenant('globex')).toBeUndefined();
+      nowMs += 1;
+      expect(await r.getTenant('acme')).toEqual({ ...ACME, enabled: false });
+      expect(await r.getTenant('globex')).toEqual(GLOBEX);
+    });
+  });
+
+  describe('connections', () => {
+    it('lists every connection, enabled or not, exactly as written, with one Query on the index', async () => {
+      await seed(
+        { kind: 'tenant', value: ACME },
+        { kind: 'tenant', value: GLOBEX },
+        { kind: 'connection', value: ACME_CONNECTION },
+        { kind: 'connection', value: GLOBEX_CONNECTION },
+        // Other registrations share the table, not the index partition.
+        { kind: 'client', value: INTERACTIVE },
+        { kind: 'issuer', value: trust({ tenantId: 'acme', issuer: OKTA }) },
+      );
+      const { client: counting, sent } = countingClient();
+      try {
+        const found = await registry({ client: counting }).connections();
+        expect([...found].sort((a, b) => a.tenantId.localeCompare(b.tenantId))).toEqual([
+          ACME_CONNECTION,
+          GLOBEX_CONNECTION,
+        ]);
+        expect(sent).toEqual(['QueryCommand']);
+      } finally {
+        counting.destroy();
+      }
+      expect(reports).toEqual([]);
+    });
+
+    it('answers an empty list when there are none', async () => {
+      await seed({ kind: 'tenant', value: ACME });
+      expect(await registry().connections()).toEqual([]);
+    });
+
+    it('reads every page of the index', async () => {
+      const tenants = Array.from({ length: 30 }, (_, n) => `t${n}`);
+      const padding = 'x'.repeat(40_000);
+      for (const tenantId of tenants) {
+        // Large items, so that the 1 MB page limit splits the Query.
+        await client.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: {
+              ...entityItem({ kind: 'connection', value: { ...ACME_CONNECTION, tenantId } }, 1),
+              pad: { S: padding },
+            },
+          }),
+        );
+      }
+      const { client: counting, sent } = countingClient();
+      try {
+        expect((await registry({ client: counting }).connections()).map((c) => c.tenantId).sort()).toEqual(
+          [...tenants].sort(),
+        );
+        expect(sent.length).toBeGreaterThan(1);
+      } finally {
+        counting.destroy();
+      }
+    });
+
+    it('shares one Query between concurrent callers and caches the list for the cache time', async () => {
+      await seed({ kind: 'connection', value: ACME_CONNECTION });
+      const { client: counting, sent } = countingClient();
+      try {
+        const r = new DynamoRegistry({ client: counting, tableName, nowMs: () => nowMs, cacheMaxAgeMs: 30_000 });
+        const lists = await Promise.all(Array.from({ length: 10 }, () => r.connections()));
+        expect(new Set(lists).size).toBe(1);
+        await seed({ kind: 'connection', value: GLOBEX_CONNECTION });
+        nowMs += 29_999;
+        expect(await r.connections()).toHaveLength(1);
+        expect(sent).toEqual(['QueryCommand']);
+        nowMs += 1;
+        expect(await r.connections()).toHaveLength(2);
+        expect(sent).toEqual(['QueryCommand', 'QueryCommand']);
+      } finally {
+        counting.destroy();
+      }
+    });
+
+    it('does not cache a failure', async () => {
+      let fail = true;
+      const flaky = dynamo.client();
+      flaky.middlewareStack.add(
+        (next) => (args) => {
+          if (fail) throw Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
+          return next(args);
+        },
+        { step: 'initialize' },
+      );
+      try {
+        await seed({ kind: 'connection', value: ACME_CONNECTION });
+        const r = new DynamoRegistry({ client: flaky, tableName, nowMs: () => nowMs });
+        await expect(r.connections()).rejects.toBeInstanceOf(TemporarilyUnavailableError);
+        fail = false;
+        expect(await r.connections()).toEqual([ACME_CONNECTION]);
+      } finally {
+        flaky.destroy();
+      }
+    });
+
+    it.each<[string, Record<string, unknown>]>([
+      ['scopes without openid', { scopes: { L: [{ S: 'email' }] } }],
+      ['an unknown auth method', { authMethod: { S: 'private_key_jwt' } }],
+      ['a secret method without a secret reference', { clientSecretRef: undefined }],
+      ['a plain secret where the reference belongs', { clientSecretRef: { S: 'hunter2-upstream-secret' } }],
+      ['a file reference that escapes the data directory', { clientSecretRef: { S: 'file:../../etc/passwd' } }],
+      ['a domain in upper case', { domains: { L: [{ S: 'ACME.com' }] } }],
+      ['isDefault stored as a string', { isDefault: { S: 'false' } }],
+      ['no enabled attribute', { enabled: undefined }],
+      ['a tenantId that differs from its key', { tenantId: { S: 'globex' } }],
+    ])('ignores and reports a connection item with %s, never quoting its values', async (_, patch) => {
+      const item: Record<string, unknown> = {
+        ...entityItem({ kind: 'connection', value: ACME_CONNECTION }, 1),
+        ...patch,
+      };
+      for (const [name, value] of Object.entries(item)) if (value === undefined) delete item[name];
+      await client.send(new PutItemCommand({ TableName: tableName, Item: item as never }));
+      await seed({ kind: 'connection', value: GLOBEX_CONNECTION });
+      expect(await registry().connections()).toEqual([GLOBEX_CONNECTION]);
+      expect(reports).toEqual([expect.stringContaining('pk=CONNECTION#acme')]);
+      expect(reports[0]).not.toContain('hunter2');
+      expect(reports[0]).not.toContain('passwd');
+    });
+
+    it('ignores a public connection item that carries a secret reference', async () => {
+      await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: {
+            ...entityItem({ kind: 'connection', value: GLOBEX_CONNECTION }, 1),
+            clientSecretRef: { S: 'secretsmanager:globex' },
+          },
+        }),
+      );
+      expect(await registry().connections()).toEqual([]);
+      expect(reports).toEqual([expect.stringContaining('clientSecretRef')]);
+    });
   });
 
   describe('malformed items are treated as absent and reported by key only', () => {

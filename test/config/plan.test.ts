@@ -1,7 +1,7 @@
 import { type Change, describeChange, orderChanges, planApply } from '../../lambda/config/plan';
-import { parseRegistryConfig, toClient, toIssuerTrust, toTenant } from '../../lambda/config/schema';
+import { parseRegistryConfig, toClient, toConnections, toIssuerTrust, toTenant } from '../../lambda/config/schema';
 import { EMPTY_STATE, type RegistryState, stateProblems } from '../../lambda/config/state';
-import type { Client, IssuerTrust, Tenant } from '../../lambda/core/model';
+import type { Client, Connection, IssuerTrust, Tenant } from '../../lambda/core/model';
 import { hashClientSecret } from '../../lambda/core/secrets';
 
 const OKTA = 'https://acme.okta.com';
@@ -24,6 +24,7 @@ function stateOf(file: unknown, secrets: Record<string, Client['secrets']> = {})
     trusts: config.tenants.flatMap((tenant) =>
       tenant.issuers.map((issuer) => ({ value: toIssuerTrust(tenant.id, issuer), version: 1 })),
     ),
+    connections: config.tenants.flatMap(toConnections).map((value) => ({ value, version: 2 })),
     clients: config.clients.map((client) => {
       const value = toClient(client);
       return { value: { ...value, secrets: secrets[value.clientId] ?? value.secrets }, version: 3 };
@@ -172,7 +173,147 @@ describe('planApply', () => {
   });
 });
 
+const SECRET = { secretsManager: 'acme/oidc' };
+// biome-ignore lint/suspicious/noExplicitAny: tests edit the document freely.
+const CONNECTED: { tenants: any[] } = {
+  tenants: [
+    {
+      id: 'acme',
+      issuers: [{ issuer: OKTA }],
+      connection: { issuer: OKTA, clientId: 'mcp', clientSecret: SECRET, domains: ['acme.com'] },
+    },
+    {
+      id: 'globex',
+      connection: { issuer: 'https://globex.idp.example', clientId: 'mcp', authMethod: 'none', default: true },
+    },
+  ],
+};
+
+describe('planApply with connections', () => {
+  it('creates connections after their tenants and issuers, and changes nothing when the table matches', () => {
+    const plan = planApply(EMPTY_STATE, parseRegistryConfig(CONNECTED));
+    expect(lines(plan.changes)).toEqual([
+      '+ tenant acme',
+      '+ tenant globex',
+      `+ issuer ${OKTA} for tenant acme`,
+      '+ connection for tenant acme',
+      '+ connection for tenant globex',
+    ]);
+    expect(plan.problems).toEqual([]);
+    expect(planApply(stateOf(CONNECTED), parseRegistryConfig(CONNECTED)).changes).toEqual([]);
+  });
+
+  it('updates a connection against its stored version, naming the fields, never the secret reference value', () => {
+    const changed = structuredClone(CONNECTED);
+    changed.tenants[0].connection = {
+      ...changed.tenants[0].connection,
+      clientSecret: { secretsManager: 'acme/oidc-rotated' },
+      domains: ['acme.com', 'acme.org'],
+    };
+    const plan = planApply(stateOf(CONNECTED), parseRegistryConfig(changed));
+    expect(lines(plan.changes)).toEqual(['~ connection for tenant acme: clientSecretRef, domains']);
+    expect(plan.changes[0]?.previousVersion).toBe(2);
+    expect(lines(plan.changes).join()).not.toContain('rotated');
+  });
+
+  it('keeps an undeclared connection unless pruning, and prunes it before its tenant', () => {
+    const state = stateOf(CONNECTED);
+    const withoutGlobex = { tenants: [CONNECTED.tenants[0]] };
+    expect(planApply(state, parseRegistryConfig(withoutGlobex)).kept).toEqual([
+      { kind: 'tenant', tenantId: 'globex' },
+      { kind: 'connection', tenantId: 'globex' },
+    ]);
+    const pruned = planApply(state, parseRegistryConfig(withoutGlobex), { prune: true });
+    expect(lines(pruned.changes)).toEqual(['- connection for tenant globex', '- tenant globex']);
+    // A tenant declared without its connection loses only the connection.
+    const disconnected = { tenants: [{ ...CONNECTED.tenants[0], connection: undefined }, CONNECTED.tenants[1]] };
+    expect(lines(planApply(state, parseRegistryConfig(disconnected), { prune: true }).changes)).toEqual([
+      '- connection for tenant acme',
+    ]);
+  });
+
+  it('marks connections it declares when seeding, and lets go of those it no longer declares', () => {
+    const state = stateOf(CONNECTED);
+    const marked: RegistryState = {
+      ...state,
+      tenants: state.tenants.map((tenant) => ({ ...tenant, managedBy: 'construct' })),
+      trusts: state.trusts.map((trust) => ({ ...trust, managedBy: 'construct' })),
+      connections: state.connections.map((connection) => ({ ...connection, managedBy: 'construct' })),
+    };
+    const plan = planApply(marked, parseRegistryConfig({ tenants: [CONNECTED.tenants[0]] }), {
+      managedBy: 'construct',
+    });
+    expect(lines(plan.changes)).toEqual(['~ tenant globex: managedBy', '~ connection for tenant globex: managedBy']);
+    expect(plan.changes.map((change) => (change.action === 'delete' ? 'delete' : change.managedBy))).toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('refuses a plan whose result has a domain claimed twice or two defaults with what the table keeps', () => {
+    const state = stateOf(CONNECTED);
+    const file = (connection: object) => ({ tenants: [{ id: 'initech', connection }] });
+    const base = { issuer: 'https://initech.idp.example', clientId: 'mcp', authMethod: 'none' };
+    expect(planApply(state, parseRegistryConfig(file({ ...base, domains: ['acme.com'] }))).problems).toEqual([
+      'domain acme.com is claimed by the connections of tenants acme, initech: one at most',
+    ]);
+    expect(planApply(state, parseRegistryConfig(file({ ...base, default: true }))).problems).toEqual([
+      'the connections of tenants globex, initech are all the default: one at most',
+    ]);
+    // Pruning the other claims first makes the result unambiguous.
+    expect(planApply(state, parseRegistryConfig(file({ ...base, default: true })), { prune: true }).problems).toEqual(
+      [],
+    );
+  });
+
+  it('orders connection removals first and connection writes after tenants and issuers', () => {
+    const connection = { tenantId: 't', issuer: OKTA } as Connection;
+    const tenant: Tenant = { id: 't', enabled: true };
+    const changes: Change[] = [
+      { action: 'delete', ref: { kind: 'tenant', tenantId: 'x' } },
+      { action: 'create', entity: { kind: 'connection', value: connection }, fields: [] },
+      { action: 'delete', ref: { kind: 'connection', tenantId: 'x' } },
+      { action: 'create', entity: { kind: 'tenant', value: tenant }, fields: [] },
+      { action: 'delete', ref: { kind: 'client', clientId: 'c' } },
+    ];
+    expect(lines(orderChanges(changes))).toEqual([
+      '- connection for tenant x',
+      '+ tenant t',
+      '+ connection for tenant t',
+      '- client c',
+      '- tenant x',
+    ]);
+  });
+});
+
 describe('stateProblems', () => {
+  it('finds a connection whose tenant is missing, a domain claimed twice and two defaults', () => {
+    const connection = (tenantId: string, domains: string[], isDefault: boolean): Connection => ({
+      tenantId,
+      issuer: OKTA,
+      clientId: 'mcp',
+      authMethod: 'none',
+      scopes: ['openid'],
+      domains,
+      isDefault,
+      enabled: true,
+    });
+    const state: RegistryState = {
+      ...EMPTY_STATE,
+      tenants: [{ value: { id: 'a', enabled: true } }, { value: { id: 'b', enabled: true } }],
+      connections: [
+        { value: connection('a', ['a.example', 'shared.example'], true) },
+        { value: connection('b', ['shared.example'], true) },
+        { value: connection('gone', [], false) },
+      ],
+    };
+    expect(stateProblems(state)).toEqual([
+      'the connection of tenant gone belongs to a tenant that does not exist',
+      'domain shared.example is claimed by the connections of tenants a, b: one at most',
+      'the connections of tenants a, b are all the default: one at most',
+    ]);
+  });
+
   it('finds orphaned trusts, clients naming missing tenants and ambiguous issuers', () => {
     const trust = (tenantId: string, tenantClaim?: string) =>
       toIssuerTrust(tenantId, {
@@ -188,6 +329,7 @@ describe('stateProblems', () => {
       clients: [
         { value: { clientId: 'c', authMethod: 'none', secrets: [], grantTypes: ['g'], tenants: ['b'], enabled: true } },
       ],
+      connections: [],
       malformed: [],
     };
     expect(stateProblems(broken)).toEqual([

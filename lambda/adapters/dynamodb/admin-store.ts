@@ -20,7 +20,7 @@ import {
   sameRef,
 } from '../../config/state';
 import { ConfigError } from '../../core/config';
-import type { Client, IssuerTrust, Tenant } from '../../core/model';
+import type { Client, Connection, IssuerTrust, Tenant } from '../../core/model';
 import { generateClientSecret, hashClientSecret } from '../../core/secrets';
 import type { Item } from './attributes';
 import { isConditionalCheckFailed } from './errors';
@@ -69,7 +69,7 @@ export class RegistryTable {
    */
   async loadState(refresh: readonly EntityRef[] = []): Promise<RegistryState> {
     const listed = (
-      await Promise.all((['tenant', 'issuer', 'client'] as const).map((kind) => this.listItems(kind)))
+      await Promise.all((['tenant', 'issuer', 'connection', 'client'] as const).map((kind) => this.listItems(kind)))
     ).flat();
     const refreshed = await this.getItems(refresh);
     const refreshedKeys = new Set(refresh.map(describeRef));
@@ -170,6 +170,7 @@ function keyOfItem(item: Item): { pk?: string; sk?: string } {
 export function stateOf(items: readonly Item[]): RegistryState {
   const tenants: Stored<Tenant>[] = [];
   const trusts: Stored<IssuerTrust>[] = [];
+  const connections: Stored<Connection>[] = [];
   const clients: Stored<Client>[] = [];
   const malformed: MalformedEntry[] = [];
   for (const item of items) {
@@ -195,9 +196,10 @@ export function stateOf(items: readonly Item[]): RegistryState {
     const { value: entity, version } = decoded;
     if (entity.kind === 'tenant') tenants.push({ value: entity.value, version, managedBy });
     if (entity.kind === 'issuer') trusts.push({ value: entity.value, version, managedBy });
+    if (entity.kind === 'connection') connections.push({ value: entity.value, version, managedBy });
     if (entity.kind === 'client') clients.push({ value: entity.value, version, managedBy });
   }
-  return { tenants, trusts, clients, malformed };
+  return { tenants, trusts, connections, clients, malformed };
 }
 
 /** Creates must not overwrite; updates and deletes must find the version that was read (or none, if none was). */
@@ -285,6 +287,9 @@ export function declaredRefs(config: RegistryConfig): EntityRef[] {
     ...config.tenants.flatMap((tenant) =>
       tenant.issuers.map((issuer): EntityRef => ({ kind: 'issuer', tenantId: tenant.id, issuer: issuer.issuer })),
     ),
+    ...config.tenants
+      .filter((tenant) => tenant.connection !== undefined)
+      .map((tenant): EntityRef => ({ kind: 'connection', tenantId: tenant.id })),
     ...config.clients.map((client): EntityRef => ({ kind: 'client', clientId: client.clientId })),
   ];
 }

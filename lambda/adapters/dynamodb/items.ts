@@ -7,8 +7,11 @@ import {
   type Client,
   type Connection,
   type IssuerTrust,
+  isEmailDomain,
+  parseSecretRef,
   type Tenant,
   UPSTREAM_AUTH_METHODS,
+  upstreamUsesSecret,
 } from '../../core/model';
 import { isSecretHash } from '../../core/secrets';
 import { fromItem, type Item, type Plain, toItem } from './attributes';
@@ -18,13 +21,13 @@ import { TABLE_KEYS } from './table';
  * Item layout of the single table. Every configuration item also carries `gsi1pk` = its type and `gsi1sk` = a sort
  * key within the type, so the admin tools list a type with one Query on the index.
  *
- * | item         | pk                  | sk                 | gsi1pk   | gsi1sk                |
- * |--------------|---------------------|--------------------|----------|-----------------------|
- * | tenant       | `TENANT#<id>`       | `TENANT`           | `TENANT` | `<id>`                |
- * | issuer trust | `ISSUER#<issuer>`   | `TENANT#<tenant>`  | `ISSUER` | `<tenant>#<issuer>`   |
- * | client       | `CLIENT#<clientId>` | `CLIENT`           | `CLIENT` | `<clientId>`          |
- * | connection   | `CONNECTION#<tenant>` | `CONNECTION`     | `CONNECTION` | `<tenant>`        |
- * | replay       | `REPLAY#<sha256>`   | `REPLAY`           | –        | –                     |
+ * | item         | pk                    | sk                | gsi1pk       | gsi1sk              |
+ * |--------------|-----------------------|-------------------|--------------|---------------------|
+ * | tenant       | `TENANT#<id>`         | `TENANT`          | `TENANT`     | `<id>`              |
+ * | issuer trust | `ISSUER#<issuer>`     | `TENANT#<tenant>` | `ISSUER`     | `<tenant>#<issuer>` |
+ * | connection   | `CONNECTION#<tenant>` | `CONNECTION`      | `CONNECTION` | `<tenant>`          |
+ * | client       | `CLIENT#<clientId>`   | `CLIENT`          | `CLIENT`     | `<clientId>`        |
+ * | replay       | `REPLAY#<sha256>`     | `REPLAY`          | –            | –                   |
  */
 export const ITEM_PREFIX = {
   tenant: 'TENANT',
@@ -75,6 +78,8 @@ export function keyOf(ref: EntityRef): Key {
       return tenantKey(ref.tenantId);
     case 'issuer':
       return trustKey(ref.tenantId, ref.issuer);
+    case 'connection':
+      return connectionKey(ref.tenantId);
     case 'client':
       return clientKey(ref.clientId);
   }
@@ -91,6 +96,9 @@ export function refOfKey(key: Partial<Key>): EntityRef | undefined {
   if (sk === ITEM_PREFIX.client && after(pk, ITEM_PREFIX.client)) {
     return { kind: 'client', clientId: after(pk, ITEM_PREFIX.client) };
   }
+  if (sk === ITEM_PREFIX.connection && after(pk, ITEM_PREFIX.connection)) {
+    return { kind: 'connection', tenantId: after(pk, ITEM_PREFIX.connection) };
+  }
   if (after(pk, ITEM_PREFIX.issuer) && after(sk, ITEM_PREFIX.tenant)) {
     return { kind: 'issuer', issuer: after(pk, ITEM_PREFIX.issuer), tenantId: after(sk, ITEM_PREFIX.tenant) };
   }
@@ -102,9 +110,19 @@ export function keyAttributes(key: Key): Item {
 }
 
 function indexAttributes(ref: EntityRef): { [name: string]: string } {
-  const sortKey =
-    ref.kind === 'tenant' ? ref.tenantId : ref.kind === 'client' ? ref.clientId : `${ref.tenantId}#${ref.issuer}`;
-  return { [TABLE_KEYS.indexPartitionKey]: ITEM_PREFIX[ref.kind], [TABLE_KEYS.indexSortKey]: sortKey };
+  return { [TABLE_KEYS.indexPartitionKey]: ITEM_PREFIX[ref.kind], [TABLE_KEYS.indexSortKey]: indexSortKey(ref) };
+}
+
+function indexSortKey(ref: EntityRef): string {
+  switch (ref.kind) {
+    case 'tenant':
+    case 'connection':
+      return ref.tenantId;
+    case 'issuer':
+      return `${ref.tenantId}#${ref.issuer}`;
+    case 'client':
+      return ref.clientId;
+  }
 }
 
 /** The index partition that lists one type; the issuers of one tenant share the sort key prefix `<tenant>#`. */
@@ -139,6 +157,7 @@ function fieldsOf(entity: Entity): { [name: string]: Plain | undefined } {
       return { tenantId: id, ...rest };
     }
     case 'issuer':
+    case 'connection':
     case 'client':
       // Model objects hold only strings, numbers, booleans, lists and plain objects (a JWKS is JSON).
       return { ...(entity.value as unknown as { [name: string]: Plain | undefined }) };
@@ -188,25 +207,46 @@ const clientItemSchema = v.looseObject({
   scopes: v.optional(v.array(text)),
   tenants: v.array(text),
   enabled: v.boolean(),
+  redirectUris: v.optional(v.array(text)),
+  firstParty: v.optional(v.boolean()),
   version,
 });
 
-const connectionItemSchema = v.looseObject({
-  type: v.literal('connection'),
-  tenantId: text,
-  issuer: text,
-  clientId: text,
-  authMethod: v.picklist(UPSTREAM_AUTH_METHODS),
-  clientSecretRef: v.optional(text),
-  scopes: v.pipe(
-    v.array(text),
-    v.check((list) => list.includes('openid'), 'scopes must include openid'),
+/**
+ * A connection tells the server where to send users and which secret to present: its secret reference must be one the
+ * server can resolve, present exactly when the method uses a secret, and its domains in the form home realm discovery
+ * compares (lower case).
+ */
+const connectionItemSchema = v.pipe(
+  v.looseObject({
+    type: v.literal('connection'),
+    tenantId: text,
+    issuer: text,
+    clientId: text,
+    authMethod: v.picklist(UPSTREAM_AUTH_METHODS),
+    clientSecretRef: v.optional(
+      v.pipe(
+        v.string(),
+        v.check((ref) => parseSecretRef(ref) !== undefined, 'must be a secretsmanager: or file: reference'),
+      ),
+    ),
+    scopes: v.pipe(
+      v.array(text),
+      v.check((list) => list.includes('openid'), 'must include openid'),
+    ),
+    domains: v.array(v.pipe(v.string(), v.check(isEmailDomain, 'must be a lower-case domain name'))),
+    isDefault: v.boolean(),
+    enabled: v.boolean(),
+    version,
+  }),
+  v.forward(
+    v.check(
+      (item) => upstreamUsesSecret(item.authMethod) === (item.clientSecretRef !== undefined),
+      'must be present exactly when the auth method uses a secret',
+    ),
+    ['clientSecretRef'],
   ),
-  domains: v.array(text),
-  isDefault: v.boolean(),
-  enabled: v.boolean(),
-  version,
-});
+);
 
 export type Decoded<T> = { ok: true; value: T; version?: number } | { ok: false; problem: string };
 
@@ -272,7 +312,19 @@ export function decodeTrust(item: Item): Decoded<IssuerTrust> {
 export function decodeClient(item: Item): Decoded<Client> {
   const decoded = decode(clientItemSchema, item, (value, key) => sameKey(key, clientKey(value.clientId)));
   if (!decoded.ok) return decoded;
-  const { clientId, authMethod, secrets, jwks, jwksUri, grantTypes, scopes, tenants, enabled } = decoded.value;
+  const {
+    clientId,
+    authMethod,
+    secrets,
+    jwks,
+    jwksUri,
+    grantTypes,
+    scopes,
+    tenants,
+    enabled,
+    redirectUris,
+    firstParty,
+  } = decoded.value;
   return {
     ok: true,
     version: decoded.version,
@@ -286,6 +338,8 @@ export function decodeClient(item: Item): Decoded<Client> {
       scopes,
       tenants,
       enabled,
+      redirectUris,
+      firstParty,
     }),
   };
 }
@@ -318,6 +372,7 @@ export function decodeEntity(item: Item): Decoded<Entity> | undefined {
     decoded.ok ? { ok: true, version: decoded.version, value: { kind, value: decoded.value } as Entity } : decoded;
   if (type === 'tenant') return as('tenant', decodeTenant(item));
   if (type === 'issuer') return as('issuer', decodeTrust(item));
+  if (type === 'connection') return as('connection', decodeConnection(item));
   if (type === 'client') return as('client', decodeClient(item));
   return undefined;
 }
