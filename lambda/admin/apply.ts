@@ -20,7 +20,10 @@ export const apply: CommandSpec = {
     'deployment that changes the registry restores it.',
   options: {
     file: { type: 'string', short: 'f', value: 'file.json', description: 'the configuration file (required)' },
-    prune: { type: 'boolean', description: 'remove tenants, issuers and clients that the file does not declare' },
+    prune: {
+      type: 'boolean',
+      description: 'remove tenants, issuers, connections and clients that the file does not declare',
+    },
   },
   usesTable: true,
   writes: true,

@@ -28,16 +28,30 @@ const FIELD_OPTIONS: OptionSpecs = {
     value: 'path',
     description: "private_key_jwt: a file holding the client's public JWKS",
   },
+  'redirect-uri': {
+    type: 'string',
+    multiple: true,
+    value: 'uri',
+    description:
+      'where the authorization_code grant may send the browser back: https, http on 127.0.0.1/[::1]/localhost, ' +
+      'or an app scheme',
+  },
 };
 
-const ARG = { clientId: '<client-id>' };
+const ARG = { clientId: '<client-id>', redirectUris: '--redirect-uri' };
 
 async function fieldEdits(context: CommandContext): Promise<Record<string, unknown>> {
   const scopes = context.string('scopes');
   const tenants = context.string('tenants');
   const grantTypes = context.string('grant-types');
   const jwksFile = context.string('jwks-file');
+  const redirectUris = context.strings('redirect-uri');
   return {
+    // Given once as "", --redirect-uri removes them all.
+    redirectUris:
+      redirectUris === undefined || (redirectUris.length === 1 && redirectUris[0] === '')
+        ? redirectUris?.[0]
+        : redirectUris,
     // An empty --scopes lifts the restriction; an empty --tenants or --grant-types is an error, never "all".
     scopes: scopes === undefined || scopes === '' ? scopes : list(scopes),
     tenants: tenants === undefined ? undefined : list(tenants),
@@ -79,8 +93,10 @@ const add: CommandSpec = {
   summary: 'register an OAuth client (for example an MCP client)',
   details:
     'Example: id-jag-admin clients add claude --auth-method client_secret_basic --scopes files:read\n' +
+    '         id-jag-admin clients add inspector --auth-method none --grant-types authorization_code,refresh_token \\\n' +
+    '           --redirect-uri http://127.0.0.1/callback --first-party\n' +
     'For client_secret_basic and client_secret_post a secret is generated and printed once, unless --secret-hash\n' +
-    'gives the hash of one you made (see hash-secret).',
+    'gives the hash of one you made (see hash-secret). The authorization_code grant needs a --redirect-uri.',
   options: {
     'auth-method': {
       type: 'string',
@@ -90,6 +106,7 @@ const add: CommandSpec = {
     ...FIELD_OPTIONS,
     'secret-hash': { type: 'string', value: 'hash', description: 'the hash of a secret, from hash-secret' },
     secret: { type: 'string', value: 'secret', description: 'refused: plain secrets are never accepted' },
+    'first-party': { type: 'boolean', description: 'operated by you: the interactive flow asks no consent for it' },
     disabled: { type: 'boolean', description: 'register it disabled' },
   },
   usesTable: true,
@@ -104,6 +121,7 @@ const add: CommandSpec = {
           authMethod: context.string('auth-method') ?? 'client_secret_basic',
           secretHash: context.string('secret-hash'),
           secret: context.string('secret'),
+          firstParty: context.flag('first-party'),
           enabled: !context.flag('disabled'),
         },
         await fieldEdits(context),
@@ -177,6 +195,8 @@ const show: CommandSpec = {
       line('grant types', client.grantTypes.join(', '));
       if (client.jwksUri) line('jwks uri', client.jwksUri);
       if (client.jwks) line('jwks', `${client.jwks.keys.length} key(s)`);
+      for (const uri of client.redirectUris ?? []) line('redirect uri', uri);
+      line('first party', String(client.firstParty === true));
       const secrets = client.secrets.map((secret) =>
         secret.notAfter === undefined ? 'current' : `previous, valid until ${isoTimestamp(secret.notAfter)}`,
       );
@@ -193,10 +213,12 @@ const update: CommandSpec = {
   summary: 'change a client (its secret changes with rotate-secret)',
   details:
     'Example: id-jag-admin clients update claude --scopes files:read,files:write --tenants acme,globex\n' +
-    'An empty --scopes, --jwks-uri or --jwks-file removes the setting. The auth method cannot change: remove the\n' +
-    'client and add it again.',
+    'An empty --scopes, --jwks-uri, --jwks-file or --redirect-uri removes the setting; --redirect-uri replaces the\n' +
+    'whole list. The auth method cannot change: remove the client and add it again.',
   options: {
     ...FIELD_OPTIONS,
+    'first-party': { type: 'boolean', description: 'operated by you: the interactive flow asks no consent for it' },
+    'not-first-party': { type: 'boolean', description: 'ask the user for consent again' },
     enable: { type: 'boolean', description: 'allow it again' },
     disable: { type: 'boolean', description: 'refuse it (within the server cache time)' },
     'auth-method': { type: 'string', value: 'method', description: 'refused: remove and add the client instead' },
@@ -209,12 +231,16 @@ const update: CommandSpec = {
       throw new UsageError('--auth-method cannot change: remove the client and add it again');
     }
     if (context.flag('enable') && context.flag('disable')) throw new UsageError('--enable and --disable conflict');
+    if (context.flag('first-party') && context.flag('not-first-party')) {
+      throw new UsageError('--first-party and --not-first-party conflict');
+    }
     const edits = await fieldEdits(context);
     const requested = Array.isArray(edits.tenants) ? (edits.tenants as string[]) : [];
     const state = await context.loadState([{ kind: 'client', clientId }, ...tenantRefs(requested)]);
     const current = requireClient(state, clientId);
     const enabled = context.flag('enable') ? true : context.flag('disable') ? false : undefined;
-    const config = parseClient(context, withEdits({ ...clientConfigOf(current) }, { ...edits, enabled }));
+    const firstParty = context.flag('first-party') ? true : context.flag('not-first-party') ? false : undefined;
+    const config = parseClient(context, withEdits({ ...clientConfigOf(current) }, { ...edits, enabled, firstParty }));
     const client = { ...toClient(config), secrets: current.secrets };
     requireTenants(state, client);
     return commitUpdate(context, state, { kind: 'client', value: client }, current);

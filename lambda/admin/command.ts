@@ -10,6 +10,8 @@ export interface OptionSpec {
   /** Shown in help for string options. */
   readonly value?: string;
   readonly short?: string;
+  /** A string option that may be given several times (`--redirect-uri a --redirect-uri b`). */
+  readonly multiple?: boolean;
 }
 
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
@@ -42,7 +44,7 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
   help: { type: 'boolean', short: 'h', description: 'show help for the command' },
 };
 
-export type Values = Readonly<Record<string, string | boolean | undefined>>;
+export type Values = Readonly<Record<string, string | boolean | readonly (string | boolean)[] | undefined>>;
 
 /** Everything a command needs: its arguments, output, and (created on first use) the table. */
 export class CommandContext {
@@ -74,6 +76,12 @@ export class CommandContext {
   string(name: string): string | undefined {
     const value = this.values[name];
     return typeof value === 'string' ? value : undefined;
+  }
+
+  /** Every value of a repeatable option, in order; undefined when it was not given. */
+  strings(name: string): readonly string[] | undefined {
+    const value = this.values[name];
+    return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : undefined;
   }
 
   flag(name: string): boolean {
@@ -141,7 +149,10 @@ export function withFlagNames<T>(parse: () => T, positional: Readonly<Record<str
     const renamed = error.problems.map((problem) => {
       const match = /^([A-Za-z]+)([.\w]*): (.*)$/s.exec(problem);
       if (!match) return problem;
-      const [, field = '', rest, message] = match;
+      const [, field = '', rest = '', message] = match;
+      // A nested field may have a flag of its own (`clientSecret.file` is --secret-file).
+      const whole = positional[`${field}${rest}`];
+      if (whole) return `${whole}: ${message}`;
       const name = positional[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
       return `${name}${rest}: ${message}`;
     });

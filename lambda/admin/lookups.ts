@@ -1,6 +1,6 @@
 import { isoTimestamp } from '../config/schema';
 import { type EntityRef, findEntry, type ManagedBy, type RegistryState } from '../config/state';
-import type { Client, IssuerTrust, Tenant } from '../core/model';
+import type { Client, Connection, IssuerTrust, Tenant } from '../core/model';
 import { UsageError } from './io';
 
 /** Finding registrations a command names, with the error the user sees when one does not exist. */
@@ -15,6 +15,12 @@ export function requireTrust(state: RegistryState, tenantId: string, issuer: str
   const trust = state.trusts.find(({ value }) => value.tenantId === tenantId && value.issuer === issuer)?.value;
   if (!trust) throw new UsageError(`tenant ${tenantId} does not trust issuer ${issuer}`);
   return trust;
+}
+
+export function requireConnection(state: RegistryState, tenantId: string): Connection {
+  const connection = state.connections.find(({ value }) => value.tenantId === tenantId)?.value;
+  if (!connection) throw new UsageError(`tenant ${tenantId} has no connection`);
+  return connection;
 }
 
 export function requireClient(state: RegistryState, clientId: string): Client {
@@ -44,6 +50,24 @@ export function describeTrust(trust: IssuerTrust, mark: { managedBy?: ManagedBy 
     `  max assertion lifetime: ${trust.maxAssertionLifetimeSeconds} s`,
     `  not after:    ${trust.notAfter === undefined ? '-' : isoTimestamp(trust.notAfter)}`,
     ...(mark.managedBy ? [`  declared in:  ${DECLARED_IN_CODE}`] : []),
+  ];
+}
+
+/**
+ * Lines describing one connection, for `show` commands. The secret is shown as the reference it is (where the secret
+ * is kept): the table never holds the secret itself.
+ */
+export function describeConnection(connection: Connection, mark: { managedBy?: ManagedBy } = {}): string[] {
+  return [
+    `issuer:       ${connection.issuer}`,
+    `client id:    ${connection.clientId}`,
+    `auth method:  ${connection.authMethod}`,
+    `secret:       ${connection.clientSecretRef ?? '-'}`,
+    `scopes:       ${connection.scopes.join(' ')}`,
+    `domains:      ${connection.domains.join(', ') || '-'}`,
+    `default:      ${connection.isDefault}`,
+    `enabled:      ${connection.enabled}`,
+    ...(mark.managedBy ? [`declared in:  ${DECLARED_IN_CODE}`] : []),
   ];
 }
 

@@ -4,6 +4,7 @@ import { ConfigError } from '../core/config';
 import { apply } from './apply';
 import { CLIENT_COMMANDS } from './clients';
 import { CommandContext, type CommandSpec, GLOBAL_OPTIONS, type OptionSpecs } from './command';
+import { CONNECTION_COMMANDS } from './connections';
 import { type AdminIo, EXIT, Output, UsageError } from './io';
 import { ISSUER_COMMANDS } from './issuers';
 import { hashSecret, initTable } from './table-commands';
@@ -14,13 +15,14 @@ export const PROGRAM = 'id-jag-admin';
 export const COMMANDS: readonly CommandSpec[] = [
   ...TENANT_COMMANDS,
   ...ISSUER_COMMANDS,
+  ...CONNECTION_COMMANDS,
   ...CLIENT_COMMANDS,
   apply,
   hashSecret,
   initTable,
 ];
 
-const GROUPS = ['tenants', 'issuers', 'clients'];
+const GROUPS = ['tenants', 'issuers', 'connections', 'clients'];
 
 /**
  * The admin CLI: `argv` are the arguments after the program name (`process.argv.slice(2)`). Writes to the injected
@@ -79,7 +81,11 @@ function parse(spec: CommandSpec, args: string[]) {
       options: Object.fromEntries(
         Object.entries(options).map(([name, option]) => [
           name,
-          option.short ? { type: option.type, short: option.short } : { type: option.type },
+          {
+            type: option.type,
+            ...(option.short ? { short: option.short } : {}),
+            ...(option.multiple ? { multiple: true } : {}),
+          },
         ]),
       ),
       allowPositionals: true,
@@ -124,7 +130,8 @@ function usage(spec: CommandSpec): string {
 
 function optionLines(options: OptionSpecs): string[] {
   const label = (name: string, spec: OptionSpecs[string]) =>
-    `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.type === 'string' ? ` <${spec.value ?? 'value'}>` : ''}`;
+    `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.type === 'string' ? ` <${spec.value ?? 'value'}>` : ''}` +
+    `${spec.multiple ? ' (repeatable)' : ''}`;
   const entries = Object.entries(options).map(([name, spec]) => [label(name, spec), spec.description] as const);
   const width = Math.max(...entries.map(([text]) => text.length));
   return entries.map(([text, description]) => `  ${text.padEnd(width)}  ${description}`);
@@ -164,7 +171,10 @@ function groupHelp(out: Output, group: string): void {
 function overview(out: Output): void {
   out.line(`Usage: ${PROGRAM} <command> [options]`);
   out.line();
-  out.line('Manages the tenants, trusted issuers and clients of an ID-JAG authorization server in its DynamoDB table.');
+  out.line(
+    'Manages the tenants, their trusted issuers and sign-in connections, and the clients of an ID-JAG authorization',
+  );
+  out.line('server in its DynamoDB table.');
   out.line();
   out.line('Commands:');
   for (const line of commandList(COMMANDS)) out.line(line);

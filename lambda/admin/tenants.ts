@@ -4,7 +4,7 @@ import { findEntry } from '../config/state';
 import { ALL_TENANTS, type Tenant } from '../core/model';
 import { type CommandSpec, withFlagNames } from './command';
 import { EXIT, table, UsageError } from './io';
-import { DECLARED_IN_CODE, describeTrust, markOf, requireTenant } from './lookups';
+import { DECLARED_IN_CODE, describeConnection, describeTrust, markOf, requireTenant } from './lookups';
 import { commit, commitUpdate } from './write';
 
 const ARG = { id: '<tenant-id>' };
@@ -64,21 +64,25 @@ const list: CommandSpec = {
 const show: CommandSpec = {
   name: 'tenants show',
   args: ['<tenant-id>'],
-  summary: 'show a tenant, its trusted issuers and the clients allowed for it',
+  summary: 'show a tenant, its trusted issuers, its connection and the clients allowed for it',
   options: {},
   usesTable: true,
   writes: false,
   async run(context) {
     const [tenantId = ''] = context.args;
-    const state = await context.loadState([{ kind: 'tenant', tenantId }]);
+    const state = await context.loadState([
+      { kind: 'tenant', tenantId },
+      { kind: 'connection', tenantId },
+    ]);
     const tenant = requireTenant(state, tenantId);
     const trusts = state.trusts.map(({ value }) => value).filter((trust) => trust.tenantId === tenantId);
+    const connections = state.connections.map(({ value }) => value).filter((c) => c.tenantId === tenantId);
     const clients = state.clients
       .map(({ value }) => value)
       .filter((client) => client.tenants.includes(ALL_TENANTS) || client.tenants.includes(tenantId))
       .map((client) => client.clientId);
     const mark = markOf(state, { kind: 'tenant', tenantId });
-    context.out.result({ ...tenantConfigOf(tenant, trusts), clients, ...mark }, () => {
+    context.out.result({ ...tenantConfigOf(tenant, trusts, connections), clients, ...mark }, () => {
       context.out.line(`tenant:       ${tenant.id}`);
       context.out.line(`display name: ${tenant.displayName ?? '-'}`);
       context.out.line(`enabled:      ${tenant.enabled}`);
@@ -88,6 +92,11 @@ const show: CommandSpec = {
       for (const trust of trusts) {
         const trustMark = markOf(state, { kind: 'issuer', tenantId, issuer: trust.issuer });
         for (const line of describeTrust(trust, trustMark)) context.out.line(`  ${line}`);
+      }
+      context.out.line(connections.length === 0 ? 'connection:   -' : 'connection:');
+      for (const connection of connections) {
+        const connectionMark = markOf(state, { kind: 'connection', tenantId });
+        for (const line of describeConnection(connection, connectionMark)) context.out.line(`  ${line}`);
       }
     });
     return EXIT.ok;
@@ -125,16 +134,20 @@ const update: CommandSpec = {
 const remove: CommandSpec = {
   name: 'tenants remove',
   args: ['<tenant-id>'],
-  summary: 'remove a tenant and every issuer it trusts',
+  summary: 'remove a tenant, its connection and every issuer it trusts',
   details:
-    'Issuer trusts are removed first, then the tenant; if interrupted, running it again finishes the removal.\n' +
+    'Its connection and issuer trusts are removed first, then the tenant; if interrupted, running it again finishes\n' +
+    'the removal.\n' +
     'Refused while a client names the tenant in its tenants.',
   options: {},
   usesTable: true,
   writes: true,
   async run(context) {
     const [tenantId = ''] = context.args;
-    const state = await context.loadState([{ kind: 'tenant', tenantId }]);
+    const state = await context.loadState([
+      { kind: 'tenant', tenantId },
+      { kind: 'connection', tenantId },
+    ]);
     const tenant = findEntry(state, { kind: 'tenant', tenantId });
     const trusts = [
       ...state.trusts
@@ -145,8 +158,12 @@ const remove: CommandSpec = {
         })),
       ...state.malformed.filter(({ ref }) => ref.kind === 'issuer' && ref.tenantId === tenantId),
     ];
-    if (!tenant && trusts.length === 0) throw new UsageError(`unknown tenant ${tenantId}`);
+    const connection = findEntry(state, { kind: 'connection', tenantId });
+    if (!tenant && trusts.length === 0 && !connection) throw new UsageError(`unknown tenant ${tenantId}`);
     const changes: Change[] = [
+      ...(connection
+        ? [{ action: 'delete', ref: { kind: 'connection', tenantId }, previousVersion: connection.version } as const]
+        : []),
       ...trusts.map(({ ref, version }): Change => ({ action: 'delete', ref, previousVersion: version })),
       ...(tenant
         ? [{ action: 'delete', ref: { kind: 'tenant', tenantId }, previousVersion: tenant.version } as const]

@@ -152,6 +152,7 @@ describe('id-jag-admin', () => {
       scopes: ['files:read'],
       tenants: ['*'],
       grantTypes: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
+      firstParty: false,
       enabled: true,
       secrets: [{}],
     });
@@ -310,7 +311,13 @@ describe('id-jag-admin', () => {
   describe("registrations declared in the construct's registry prop", () => {
     const SEEDED_SECRET = 'd'.repeat(43);
     const SEEDED = {
-      tenants: [{ id: 'acme', issuers: [{ issuer: OKTA }] }],
+      tenants: [
+        {
+          id: 'acme',
+          issuers: [{ issuer: OKTA }],
+          connection: { issuer: OKTA, clientId: 'mcp', clientSecret: { secretsManager: 'acme/oidc' } },
+        },
+      ],
       clients: [{ clientId: 'claude', authMethod: 'client_secret_basic', secretHash: hashClientSecret(SEEDED_SECRET) }],
     };
     const declared = (name: string) =>
@@ -364,7 +371,18 @@ describe('id-jag-admin', () => {
       ],
       ['issuers remove', ['issuers', 'remove', OKTA, '--tenant', 'acme'], [`issuer ${OKTA} for tenant acme`]],
       ['clients remove', ['clients', 'remove', 'claude'], ['client claude']],
-      ['tenants remove', ['tenants', 'remove', 'acme'], [`issuer ${OKTA} for tenant acme`, 'tenant acme']],
+      ['connections update', ['connections', 'update', 'acme', '--disable'], ['connection for tenant acme']],
+      [
+        'connections set',
+        ['connections', 'set', 'acme', '--issuer', OKTA, '--client-id', 'other', '--secrets-manager', 'acme/oidc'],
+        ['connection for tenant acme'],
+      ],
+      ['connections remove', ['connections', 'remove', 'acme'], ['connection for tenant acme']],
+      [
+        'tenants remove',
+        ['tenants', 'remove', 'acme'],
+        ['connection for tenant acme', `issuer ${OKTA} for tenant acme`, 'tenant acme'],
+      ],
       ['a dry run', ['clients', 'update', 'claude', '--scopes', 'files:read', '--dry-run'], ['client claude']],
     ])('warns on %s of a seeded registration, and still does it', async (_, args, names) => {
       const result = await cli(...args);
@@ -404,15 +422,22 @@ describe('id-jag-admin', () => {
       expect(JSON.parse((await cli('issuers', 'show', OKTA, '--json')).stdout)).toEqual([
         expect.objectContaining({ tenant: 'acme', managedBy: 'construct' }),
       ]);
+      expect(JSON.parse((await cli('connections', 'show', 'acme', '--json')).stdout)).toMatchObject({
+        tenant: 'acme',
+        managedBy: 'construct',
+      });
       const declaredIn = "declared in:  the construct's registry prop (change it in code)\n";
       expect((await cli('clients', 'show', 'claude')).stdout).toContain(declaredIn);
       expect((await cli('clients', 'show', 'other')).stdout).not.toContain('declared in');
-      expect((await cli('tenants', 'show', 'acme')).stdout.split(declaredIn)).toHaveLength(3);
+      // The tenant, its issuer and its connection.
+      expect((await cli('tenants', 'show', 'acme')).stdout.split(declaredIn)).toHaveLength(4);
     });
 
     it('apply warns about the seeded registrations it changes or prunes, and only those', async () => {
       const path = file('apply.json', {
-        tenants: [{ id: 'acme', displayName: 'Acme', issuers: [{ issuer: OKTA }] }],
+        tenants: [
+          { id: 'acme', displayName: 'Acme', issuers: [{ issuer: OKTA }], connection: SEEDED.tenants[0]!.connection },
+        ],
         clients: [{ clientId: 'new', authMethod: 'none' }],
       });
       const warnings = [declared('tenant acme'), declared('client claude')];
@@ -432,6 +457,403 @@ describe('id-jag-admin', () => {
       expect((await cli('tenants', 'update', 'acme', '--disable')).stderr).toBe(
         `warning: ${declared('tenant acme')}\n`,
       );
+    });
+  });
+
+  describe('connections', () => {
+    const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme-oidc-AbCdEf';
+    const CONNECTED = {
+      ...FILE,
+      tenants: [
+        {
+          ...FILE.tenants[0],
+          connection: {
+            issuer: OKTA,
+            clientId: 'mcp-acme',
+            clientSecret: { secretsManager: SECRET_ARN },
+            domains: ['acme.com'],
+          },
+        },
+        {
+          ...FILE.tenants[1],
+          connection: { issuer: 'https://globex.idp.example', clientId: 'mcp', authMethod: 'none', default: true },
+        },
+      ],
+    };
+    const set = (...args: string[]) => cli('connections', 'set', ...args);
+
+    it('apply writes the connections of a file; a second run changes nothing; --prune removes one left out', async () => {
+      const path = file('connected.json', CONNECTED);
+      const first = await cli('apply', '-f', path);
+      expect(first.code).toBe(0);
+      expect(first.stdout).toContain('+ connection for tenant acme\n+ connection for tenant globex\n');
+      expect(await cli('apply', '-f', path)).toEqual({ code: 0, stdout: 'no changes\n', stderr: '' });
+      expect((await registry().connections()).map((c) => c.tenantId).sort()).toEqual(['acme', 'globex']);
+
+      const without = structuredClone(CONNECTED) as typeof CONNECTED;
+      delete (without.tenants[1] as { connection?: unknown }).connection;
+      const pruned = await cli('apply', '-f', file('without.json', without), '--prune');
+      expect(pruned.stdout).toContain('- connection for tenant globex\n');
+      expect((await registry().connections()).map((c) => c.tenantId)).toEqual(['acme']);
+    });
+
+    it('lists and shows connections, the secret only as the reference to where it is kept', async () => {
+      await cli('apply', '-f', file('connected.json', CONNECTED));
+      const listed = await cli('connections', 'list');
+      expect(listed.stdout.split('\n')[0]).toMatch(
+        /^TENANT\s+ISSUER\s+CLIENT ID\s+AUTH METHOD\s+DEFAULT\s+ENABLED\s+DOMAINS$/,
+      );
+      expect(listed.stdout).toMatch(
+        /acme\s+https:\/\/acme\.okta\.example\s+mcp-acme\s+client_secret_basic\s+false\s+true\s+acme\.com/,
+      );
+      expect(JSON.parse((await cli('connections', 'list', '--json')).stdout)).toEqual([
+        {
+          tenant: 'acme',
+          ...CONNECTED.tenants[0]!.connection,
+          authMethod: 'client_secret_basic',
+          scopes: ['openid', 'email', 'profile'],
+          default: false,
+          enabled: true,
+        },
+        {
+          tenant: 'globex',
+          ...CONNECTED.tenants[1]!.connection,
+          scopes: ['openid', 'email', 'profile'],
+          domains: [],
+          enabled: true,
+        },
+      ]);
+      const shown = await cli('connections', 'show', 'acme');
+      expect(shown.stdout).toContain(`secret:       secretsmanager:${SECRET_ARN}\n`);
+      expect(shown.stdout).toContain('domains:      acme.com\n');
+      const { tenant: _, ...shownConnection } = JSON.parse((await cli('connections', 'show', 'acme', '--json')).stdout);
+      expect(JSON.parse((await cli('tenants', 'show', 'acme', '--json')).stdout).connection).toEqual(shownConnection);
+      expect(shownConnection).toMatchObject({ clientId: 'mcp-acme', clientSecret: { secretsManager: SECRET_ARN } });
+      expect((await cli('tenants', 'show', 'acme')).stdout).toContain(
+        'connection:\n  issuer:       https://acme.okta.example\n',
+      );
+      expect((await cli('connections', 'show', 'nobody')).stderr).toBe('error: tenant nobody has no connection\n');
+    });
+
+    it('sets, replaces, updates and removes a connection one command at a time', async () => {
+      await cli('tenants', 'add', 'acme');
+      const created = await set(
+        'acme',
+        '--issuer',
+        OKTA,
+        '--client-id',
+        'mcp-acme',
+        '--secrets-manager',
+        SECRET_ARN,
+        '--domains',
+        'Acme.com,acme.co.uk',
+      );
+      expect(created).toEqual({ code: 0, stdout: '+ connection for tenant acme\n', stderr: '' });
+      expect(await registry().connections()).toEqual([
+        {
+          tenantId: 'acme',
+          issuer: OKTA,
+          clientId: 'mcp-acme',
+          authMethod: 'client_secret_basic',
+          clientSecretRef: `secretsmanager:${SECRET_ARN}`,
+          scopes: ['openid', 'email', 'profile'],
+          domains: ['acme.com', 'acme.co.uk'],
+          isDefault: false,
+          enabled: true,
+        },
+      ]);
+      const same = ['acme', '--issuer', OKTA, '--client-id', 'mcp-acme', '--secrets-manager', SECRET_ARN];
+      expect((await set(...same, '--domains', 'acme.com,acme.co.uk')).stdout).toBe('no changes\n');
+      // set declares the whole connection: what it leaves out takes its default.
+      expect((await set(...same, '--auth-method', 'client_secret_post')).stdout).toBe(
+        '~ connection for tenant acme: authMethod, domains\n',
+      );
+
+      expect((await cli('connections', 'update', 'acme', '--domains', 'acme.org', '--default')).stdout).toBe(
+        '~ connection for tenant acme: domains, isDefault\n',
+      );
+      expect((await cli('connections', 'update', 'acme', '--secrets-manager', 'acme/rotated')).stdout).toBe(
+        '~ connection for tenant acme: clientSecretRef\n',
+      );
+      expect((await cli('connections', 'update', 'acme', '--auth-method', 'none', '--disable')).stdout).toBe(
+        '~ connection for tenant acme: authMethod, clientSecretRef, enabled\n',
+      );
+      expect((await registry().connections())[0]).toMatchObject({
+        authMethod: 'none',
+        enabled: false,
+        isDefault: true,
+      });
+      expect((await registry().connections())[0]).not.toHaveProperty('clientSecretRef');
+      expect((await cli('connections', 'update', 'acme', '--scopes', 'openid', '--domains', '')).stdout).toBe(
+        '~ connection for tenant acme: domains, scopes\n',
+      );
+
+      const dry = await cli('connections', 'remove', 'acme', '--dry-run');
+      expect(dry.stdout).toBe('- connection for tenant acme\ndry run: nothing was written\n');
+      expect(await registry().connections()).toHaveLength(1);
+      expect((await cli('connections', 'remove', 'acme')).stdout).toBe('- connection for tenant acme\n');
+      expect(await registry().connections()).toEqual([]);
+      expect((await cli('connections', 'remove', 'acme')).stderr).toBe('error: tenant acme has no connection\n');
+    });
+
+    it('accepts a secret kept in a file in local mode', async () => {
+      await cli('tenants', 'add', 'dev');
+      const local = await set(
+        'dev',
+        '--issuer',
+        'http://127.0.0.1:9000',
+        '--client-id',
+        'dev',
+        '--secret-file',
+        'dev-oidc',
+      );
+      expect(local.code).toBe(0);
+      expect((await registry().connections())[0]?.clientSecretRef).toBe('file:dev-oidc');
+    });
+
+    it('refuses a secret file outside local mode before reaching any table', async () => {
+      const result = await run([
+        'connections',
+        'set',
+        'acme',
+        '--issuer',
+        OKTA,
+        '--client-id',
+        'mcp',
+        '--secret-file',
+        'acme-oidc',
+        '--table',
+        'anything',
+        '--region',
+        'eu-west-1',
+      ]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        'error: --secret-file: secrets in files are for the local server only: in AWS keep the secret in Secrets Manager (secretsManager)\n',
+      );
+    });
+
+    it('refuses a plain secret without echoing it', async () => {
+      await cli('tenants', 'add', 'acme');
+      const result = await set(
+        'acme',
+        '--issuer',
+        OKTA,
+        '--client-id',
+        'mcp',
+        '--client-secret',
+        'upstream-s3cret-value',
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('--client-secret: plain secrets are not accepted');
+      expect(result.stderr).toContain('--secrets-manager <secret ARN or name>');
+      expect(result.stderr).not.toContain('upstream-s3cret-value');
+    });
+
+    it.each<[string, string[], RegExp]>([
+      [
+        'an unknown tenant',
+        ['set', 'nope', '--issuer', OKTA, '--client-id', 'c', '--secrets-manager', 's'],
+        /^error: unknown tenant nope\n$/,
+      ],
+      ['no --issuer', ['set', 'acme', '--client-id', 'c'], /--issuer <url> is required/],
+      ['no --client-id', ['set', 'acme', '--issuer', OKTA], /--client-id <id> is required/],
+      [
+        'an http issuer outside loopback',
+        ['set', 'acme', '--issuer', 'http://idp.example', '--client-id', 'c', '--secrets-manager', 's'],
+        /^error: --issuer: must use https/,
+      ],
+      [
+        'a secret method without a secret',
+        ['set', 'acme', '--issuer', OKTA, '--client-id', 'c'],
+        /--auth-method client_secret_basic needs to know where the client secret is kept: --secrets-manager/,
+      ],
+      [
+        'a public connection with a secret',
+        ['set', 'acme', '--issuer', OKTA, '--client-id', 'c', '--auth-method', 'none', '--secrets-manager', 's'],
+        /a public connection has no secret/,
+      ],
+      [
+        'two places for the secret',
+        ['set', 'acme', '--issuer', OKTA, '--client-id', 'c', '--secrets-manager', 's', '--secret-file', 'f'],
+        /--secrets-manager and --secret-file conflict/,
+      ],
+      [
+        'a Secrets Manager id that is neither ARN nor name',
+        ['set', 'acme', '--issuer', OKTA, '--client-id', 'c', '--secrets-manager', 'arn:aws:s3:::b'],
+        /^error: --secrets-manager: must be a Secrets Manager secret ARN/,
+      ],
+      [
+        'a secret file name with a directory',
+        ['set', 'acme', '--issuer', OKTA, '--client-id', 'c', '--secret-file', '../x'],
+        /^error: --secret-file: must be a plain file name/,
+      ],
+      [
+        'scopes without openid',
+        ['set', 'acme', '--issuer', OKTA, '--client-id', 'c', '--auth-method', 'none', '--scopes', 'email'],
+        /^error: --scopes: must include openid/,
+      ],
+      [
+        'a bad domain',
+        ['set', 'acme', '--issuer', OKTA, '--client-id', 'c', '--auth-method', 'none', '--domains', 'acme'],
+        /^error: --domains\.0: must be a domain name/,
+      ],
+      [
+        'an update of a tenant without a connection',
+        ['update', 'acme', '--disable'],
+        /^error: tenant acme has no connection\n$/,
+      ],
+      [
+        'conflicting default flags',
+        ['update', 'acme', '--default', '--not-default'],
+        /--default and --not-default conflict/,
+      ],
+    ])('refuses %s with exit code 1', async (_, args, expected) => {
+      await cli('tenants', 'add', 'acme');
+      const result = await cli('connections', ...args);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(expected);
+      expect(await registry().connections()).toEqual([]);
+    });
+
+    it('refuses a domain another connection claims, and a second default, naming the rule', async () => {
+      await cli('apply', '-f', file('connected.json', CONNECTED));
+      await cli('tenants', 'add', 'initech');
+      const base = ['initech', '--issuer', 'https://initech.idp.example', '--client-id', 'c', '--auth-method', 'none'];
+      const claimed = await set(...base, '--domains', 'acme.com');
+      expect(claimed).toMatchObject({
+        code: 1,
+        stderr:
+          'error: refusing the change: domain acme.com is claimed by the connections of tenants acme, initech: one at most\n',
+      });
+      const defaults = await set(...base, '--default');
+      expect(defaults.code).toBe(1);
+      expect(defaults.stderr).toContain('the connections of tenants globex, initech are all the default: one at most');
+      expect((await cli('connections', 'update', 'acme', '--default')).code).toBe(1);
+      // Moving the default: first let go, then claim.
+      expect((await cli('connections', 'update', 'globex', '--not-default')).code).toBe(0);
+      expect((await set(...base, '--default')).code).toBe(0);
+    });
+
+    it('removing a tenant removes its connection first', async () => {
+      await cli('apply', '-f', file('connected.json', CONNECTED));
+      await cli('clients', 'remove', 'limited');
+      const removed = await cli('tenants', 'remove', 'globex');
+      expect(removed.stdout).toBe(
+        '- connection for tenant globex\n- issuer https://globex.idp.example for tenant globex\n- tenant globex\n',
+      );
+      expect((await registry().connections()).map((c) => c.tenantId)).toEqual(['acme']);
+    });
+
+    it('refuses a file whose connections claim a domain twice, pointing at the second claim', async () => {
+      const twice = structuredClone(CONNECTED) as typeof CONNECTED;
+      (twice.tenants[1]!.connection as { domains?: string[] }).domains = ['ACME.com'];
+      const refused = await cli('apply', '-f', file('twice.json', twice));
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(
+        '- tenants.1.connection.domains.0: domain acme.com is already claimed by the connection of tenant acme',
+      );
+    });
+  });
+
+  describe('interactive clients', () => {
+    const GRANTS = ['--grant-types', 'authorization_code,refresh_token'];
+
+    it('adds a client with redirect URIs (repeatable) and the first-party flag, shows and updates them', async () => {
+      const added = await cli(
+        'clients',
+        'add',
+        'inspector',
+        '--auth-method',
+        'none',
+        ...GRANTS,
+        '--redirect-uri',
+        'http://127.0.0.1/callback',
+        '--redirect-uri',
+        'com.example.inspector:/cb',
+        '--first-party',
+      );
+      expect(added).toEqual({ code: 0, stdout: '+ client inspector\n', stderr: '' });
+      expect(await registry().getClient('inspector')).toMatchObject({
+        grantTypes: ['authorization_code', 'refresh_token'],
+        redirectUris: ['http://127.0.0.1/callback', 'com.example.inspector:/cb'],
+        firstParty: true,
+      });
+      const shown = await cli('clients', 'show', 'inspector');
+      expect(shown.stdout).toContain(
+        'redirect uri: http://127.0.0.1/callback\nredirect uri: com.example.inspector:/cb\nfirst party:  true\n',
+      );
+      expect(JSON.parse((await cli('clients', 'show', 'inspector', '--json')).stdout)).toMatchObject({
+        redirectUris: ['http://127.0.0.1/callback', 'com.example.inspector:/cb'],
+        firstParty: true,
+      });
+
+      expect(
+        (await cli('clients', 'update', 'inspector', '--redirect-uri', 'https://inspector.example.com/cb')).stdout,
+      ).toBe('~ client inspector: redirectUris\n');
+      expect((await cli('clients', 'update', 'inspector', '--not-first-party')).stdout).toBe(
+        '~ client inspector: firstParty\n',
+      );
+      expect(await registry().getClient('inspector')).not.toHaveProperty('firstParty');
+      const jwtOnly = await cli(
+        'clients',
+        'update',
+        'inspector',
+        '--grant-types',
+        'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        '--redirect-uri',
+        '',
+      );
+      expect(jwtOnly.stdout).toBe('~ client inspector: grantTypes, redirectUris\n');
+      expect(await registry().getClient('inspector')).not.toHaveProperty('redirectUris');
+    });
+
+    it('keeps a first-party client unchanged when a client without the flag was registered before it existed', async () => {
+      await cli('clients', 'add', 'legacy', '--auth-method', 'none');
+      expect(await registry().getClient('legacy')).not.toHaveProperty('firstParty');
+      const path = file('legacy.json', { clients: [{ clientId: 'legacy', authMethod: 'none' }] });
+      expect((await cli('apply', '-f', path)).stdout).toBe('no changes\n');
+    });
+
+    it.each<[string, string[], RegExp]>([
+      [
+        'a redirect URI with a fragment',
+        ['--redirect-uri', 'https://a.example/cb#x'],
+        /^error: --redirect-uri\.0: must not have a fragment/,
+      ],
+      [
+        'an http redirect URI outside loopback',
+        ['--redirect-uri', 'http://a.example/cb'],
+        /^error: --redirect-uri\.0: http is accepted only for loopback hosts/,
+      ],
+      [
+        'a second redirect URI that is invalid',
+        ['--redirect-uri', 'https://a.example/cb', '--redirect-uri', 'javascript:alert(1)'],
+        /^error: --redirect-uri\.1: the javascript scheme cannot be a redirect URI/,
+      ],
+    ])('refuses %s', async (_, args, expected) => {
+      const result = await cli('clients', 'add', 'app', '--auth-method', 'none', ...GRANTS, ...args);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(expected);
+    });
+
+    it('refuses the authorization_code grant without a redirect URI, and redirect URIs without it', async () => {
+      const noUri = await cli('clients', 'add', 'app', '--auth-method', 'none', ...GRANTS);
+      expect(noUri).toMatchObject({
+        code: 1,
+        stderr: 'error: --redirect-uri: the authorization_code grant needs at least one redirect URI\n',
+      });
+      const noGrant = await cli(
+        'clients',
+        'add',
+        'app',
+        '--auth-method',
+        'none',
+        '--redirect-uri',
+        'https://a.example/cb',
+      );
+      expect(noGrant.code).toBe(1);
+      expect(noGrant.stderr).toContain('redirect URIs are used only by the authorization_code grant');
     });
   });
 
@@ -613,6 +1035,8 @@ describe('id-jag-admin', () => {
       for (const command of [
         'tenants add',
         'issuers update',
+        'connections set',
+        'connections remove',
         'clients rotate-secret',
         'apply',
         'hash-secret',
@@ -626,6 +1050,9 @@ describe('id-jag-admin', () => {
       expect(add.stdout).toContain('--jwks-uri <url>');
       expect(add.stdout).toContain('--dry-run');
       expect((await run(['clients', '--help'])).stdout).toContain('clients rotate-secret <client-id>');
+      expect((await run(['connections', '--help'])).stdout).toContain('connections update <tenant-id>');
+      expect((await run(['clients', 'add', '--help'])).stdout).toContain('--redirect-uri <uri> (repeatable)');
+      expect((await run(['connections', 'set', '--help'])).stdout).toContain('--secrets-manager <arn-or-name>');
       expect((await run([])).code).toBe(1);
     });
   });
