@@ -14,7 +14,7 @@ import { ITEM_PREFIX } from '../lambda/adapters/dynamodb/items';
 import { TABLE_KEYS } from '../lambda/adapters/dynamodb/table';
 import { ConfigError, endpointsOf, resolveServerConfig } from '../lambda/core/config';
 import { type HandlerName, handlerAssetPath } from './assets';
-import { type RegistrySeed, seedDocument } from './registry';
+import { type RegistrySeed, seedDocument, seedSecretReferences } from './registry';
 
 /** A protected resource (an MCP server) that this authorization server issues access tokens for. */
 export interface ProtectedResource {
@@ -129,7 +129,8 @@ export interface IdJagAuthorizationServerProps {
    */
   readonly tokenErrorAlarmThreshold?: number;
   /**
-   * Tenants, trusted issuers and clients kept in code, written to the table by a custom resource as
+   * Tenants (with their trusted issuers and sign-in connection) and clients kept in code, written to the table by a
+   * custom resource as
    * `id-jag-admin apply` would. It runs when the stack is created and on each deployment that changes `registry` or
    * `pruneRegistry`, not on other deployments.
    *
@@ -180,6 +181,7 @@ export class IdJagAuthorizationServer extends Construct {
   readonly metricsServerName: string;
   /** The function behind the registry seeding custom resource, when `registry` is set. */
   readonly seedFunction?: lambda.Function;
+  private readonly registrySecrets: readonly string[];
 
   constructor(scope: Construct, id: string, props: IdJagAuthorizationServerProps) {
     super(scope, id);
@@ -257,6 +259,20 @@ export class IdJagAuthorizationServer extends Construct {
     if (props.registry) {
       this.seedFunction = this.seedRegistry(props, retention, removalPolicy);
     }
+    this.registrySecrets = props.registry ? seedSecretReferences(props.registry) : [];
+  }
+
+  /**
+   * The AWS Secrets Manager secrets that the connections in the `registry` prop keep their client secrets in: each
+   * secret's ARN or name as declared, once, in declaration order (empty without `registry`).
+   *
+   * The interactive flow's browser-facing function reads these secrets when it exchanges a code at a tenant's IdP;
+   * granting it `secretsmanager:GetSecretValue` on them is wired with that function (for a name, on
+   * `arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-??????`). Until then nothing reads them. Secrets
+   * of connections added with the admin CLI are not known at synth: grant those yourself.
+   */
+  secretReferences(): string[] {
+    return [...this.registrySecrets];
   }
 
   private seedRegistry(

@@ -34,14 +34,71 @@ export interface IssuerRegistration {
   readonly notAfter?: string;
 }
 
-/** One customer organisation and the IdPs it trusts. */
+/** Where a connection's client secret at its IdP is kept: never the secret itself. */
+export interface ConnectionSecretReference {
+  /**
+   * The AWS Secrets Manager secret holding the client secret: its full ARN, or its name in the stack's account and
+   * Region. (Local mode's `file` references have no place in a deployment.)
+   */
+  readonly secretsManager: string;
+}
+
+/**
+ * A tenant's OpenID Connect IdP, where its users sign in during the interactive flow (see
+ * docs/configuration-file.md). Register `<issuer>/callback` as the redirect URI of the client at the IdP.
+ */
+export interface ConnectionRegistration {
+  /** The IdP's issuer identifier (https, no trailing slash). */
+  readonly issuer: string;
+  /** The server's client id at the IdP. */
+  readonly clientId: string;
+  /**
+   * `client_secret_basic`, `client_secret_post` or `none`.
+   * @default 'client_secret_basic'
+   */
+  readonly authMethod?: string;
+  /**
+   * Where the client secret is kept; required unless `authMethod` is `none`. See
+   * `IdJagAuthorizationServer.secretReferences()`.
+   * @default - none
+   */
+  readonly clientSecret?: ConnectionSecretReference;
+  /**
+   * Scopes asked of the IdP, `openid` among them.
+   * @default ['openid', 'email', 'profile']
+   */
+  readonly scopes?: string[];
+  /**
+   * Email domains whose users sign in here; each domain belongs to one connection at most.
+   * @default []
+   */
+  readonly domains?: string[];
+  /**
+   * Serve users whose email domain no connection claims; one connection at most.
+   * @default false
+   */
+  readonly default?: boolean;
+  /** @default true */
+  readonly enabled?: boolean;
+}
+
+/** One customer organisation, the IdPs it trusts, and the IdP its users sign in at. */
 export interface TenantRegistration {
   readonly id: string;
   /** @default - none */
   readonly displayName?: string;
   /** @default true */
   readonly enabled?: boolean;
-  readonly issuers: IssuerRegistration[];
+  /**
+   * IdPs whose identity assertions (ID-JAGs) it trusts.
+   * @default []
+   */
+  readonly issuers?: IssuerRegistration[];
+  /**
+   * Where its users sign in during the interactive flow.
+   * @default - none: its users cannot sign in interactively
+   */
+  readonly connection?: ConnectionRegistration;
 }
 
 /** A pre-registered OAuth client, for example an MCP client. */
@@ -70,6 +127,22 @@ export interface ClientRegistration {
    * @default ['*'] (all)
    */
   readonly tenants?: string[];
+  /**
+   * Grants the client may use: `urn:ietf:params:oauth:grant-type:jwt-bearer`, `authorization_code`, `refresh_token`.
+   * @default ['urn:ietf:params:oauth:grant-type:jwt-bearer']
+   */
+  readonly grantTypes?: string[];
+  /**
+   * Where the `authorization_code` grant may send the browser back (required with that grant, refused without it):
+   * https, http on a loopback host, or a native app's private-use scheme.
+   * @default - none
+   */
+  readonly redirectUris?: string[];
+  /**
+   * Operated by you: the interactive flow shows it no consent page.
+   * @default false
+   */
+  readonly firstParty?: boolean;
   /** @default true */
   readonly enabled?: boolean;
 }
@@ -83,6 +156,18 @@ export interface RegistrySeed {
   readonly tenants?: TenantRegistration[];
   /** @default [] */
   readonly clients?: ClientRegistration[];
+}
+
+/**
+ * The Secrets Manager secrets (ARN or name, as declared) that the seed's connections keep their client secrets in,
+ * each once, in declaration order.
+ */
+export function seedSecretReferences(seed: RegistrySeed): string[] {
+  const references = (seed.tenants ?? []).flatMap((tenant) => {
+    const secretId = tenant.connection?.clientSecret?.secretsManager;
+    return secretId === undefined ? [] : [secretId];
+  });
+  return [...new Set(references)];
 }
 
 /** Validates the seed with the same schema as `id-jag-admin apply`, at synth time, and returns it as stored JSON. */

@@ -365,6 +365,117 @@ describe('IdJagAuthorizationServer', () => {
       expect(server.seedFunction).toBeUndefined();
     });
 
+    describe('connections and interactive clients', () => {
+      const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme-oidc-AbCdEf';
+      const interactive = {
+        tenants: [
+          {
+            id: 'acme',
+            connection: {
+              issuer: 'https://acme.okta.com',
+              clientId: '0oa1b2c3',
+              clientSecret: { secretsManager: SECRET_ARN },
+              domains: ['acme.com'],
+            },
+          },
+          {
+            id: 'globex',
+            issuers: [{ issuer: 'https://login.globex.example' }],
+            connection: {
+              issuer: 'https://login.globex.example',
+              clientId: 'mcp',
+              authMethod: 'client_secret_post',
+              clientSecret: { secretsManager: 'globex/oidc' },
+              default: true,
+            },
+          },
+          {
+            id: 'initech',
+            connection: {
+              issuer: 'https://initech.example',
+              clientId: 'mcp',
+              clientSecret: { secretsManager: SECRET_ARN },
+            },
+          },
+          { id: 'public', connection: { issuer: 'https://public.example', clientId: 'mcp', authMethod: 'none' } },
+        ],
+        clients: [
+          {
+            clientId: 'inspector',
+            authMethod: 'none',
+            grantTypes: ['authorization_code', 'refresh_token'],
+            redirectUris: ['http://127.0.0.1/callback'],
+            firstParty: true,
+          },
+        ],
+      };
+
+      it('seeds connections and interactive clients in the same JSON shape as the configuration file', () => {
+        synth({ registry: interactive }).template.hasResourceProperties('Custom::IdJagRegistry', {
+          Registry: JSON.stringify(interactive),
+        });
+      });
+
+      it('lists the Secrets Manager secrets its connections reference, each once, for the grant to come', () => {
+        expect(synth({ registry: interactive }).server.secretReferences()).toEqual([SECRET_ARN, 'globex/oidc']);
+        expect(server.secretReferences()).toEqual([]);
+        expect(synth({ registry: registry }).server.secretReferences()).toEqual([]);
+      });
+
+      it('puts references in the template, never a secret value', () => {
+        const template = JSON.stringify(synth({ registry: interactive }).template.toJSON());
+        expect(template).toContain(SECRET_ARN);
+        expect(template).not.toContain('SecretString');
+      });
+
+      it.each<[string, (seed: typeof interactive) => void, RegExp]>([
+        [
+          'a plain secret',
+          (seed) => ((seed.tenants[0]!.connection as Record<string, unknown>).clientSecret = 'plain-value'),
+          /tenants\.0\.connection\.clientSecret: plain secrets are not accepted/,
+        ],
+        [
+          "a secret in a file (the local server's)",
+          (seed) => ((seed.tenants[0]!.connection as Record<string, unknown>).clientSecret = { file: 'acme' }),
+          /secrets in files are for the local server only/,
+        ],
+        [
+          'a secret method without a secret',
+          (seed) => delete (seed.tenants[1]!.connection as Record<string, unknown>).clientSecret,
+          /tenants\.1\.connection\.clientSecret: client_secret_post needs clientSecret/,
+        ],
+        [
+          'two default connections',
+          (seed) => ((seed.tenants[0]!.connection as Record<string, unknown>).default = true),
+          /only one connection may be the default/,
+        ],
+        [
+          'a domain claimed twice',
+          (seed) => ((seed.tenants[2]!.connection as Record<string, unknown>).domains = ['acme.com']),
+          /domain acme\.com is already claimed by the connection of tenant acme/,
+        ],
+        [
+          'a bad domain',
+          (seed) => ((seed.tenants[0]!.connection as Record<string, unknown>).domains = ['alice@acme.com']),
+          /tenants\.0\.connection\.domains\.0: must be a domain name/,
+        ],
+        [
+          'an http redirect URI outside loopback',
+          (seed) => (seed.clients[0]!.redirectUris = ['http://app.example.com/cb']),
+          /clients\.0\.redirectUris\.0: http is accepted only for loopback hosts/,
+        ],
+        [
+          'the authorization_code grant without redirect URIs',
+          (seed) => delete (seed.clients[0] as Record<string, unknown>).redirectUris,
+          /clients\.0\.redirectUris: the authorization_code grant needs at least one redirect URI/,
+        ],
+      ])('rejects %s at synth with the schema message', (_, change, message) => {
+        const seed = structuredClone(interactive);
+        change(seed);
+        expect(() => synth({ registry: seed as IdJagAuthorizationServerProps['registry'] })).toThrow(message);
+      });
+    });
+
     it.each<[string, object, RegExp]>([
       [
         'a secret client without secretHash',

@@ -1,7 +1,15 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { RegistryTable } from '../../lambda/adapters/dynamodb/admin-store';
-import { clientKey, type Key, keyAttributes, tenantKey, trustKey } from '../../lambda/adapters/dynamodb/items';
+import {
+  clientKey,
+  connectionKey,
+  type Key,
+  keyAttributes,
+  tenantKey,
+  trustKey,
+} from '../../lambda/adapters/dynamodb/items';
+import { DynamoRegistry } from '../../lambda/adapters/dynamodb/registry';
 import { main } from '../../lambda/admin/main';
 import { hashClientSecret } from '../../lambda/core/secrets';
 import { createLogger } from '../../lambda/handlers/logger';
@@ -73,6 +81,20 @@ describe('registry seeding', () => {
   it.each([
     ['an http issuer', JSON.stringify({ tenants: [{ id: 'x', issuers: [{ issuer: 'http://x.example' }] }] }), /https/],
     [
+      "a connection secret in a file (the local server's)",
+      JSON.stringify({
+        tenants: [{ id: 'x', connection: { issuer: 'https://x.example', clientId: 'c', clientSecret: { file: 's' } } }],
+      }),
+      /secrets in files are for the local server only/,
+    ],
+    [
+      'a plain connection secret',
+      JSON.stringify({
+        tenants: [{ id: 'x', connection: { issuer: 'https://x.example', clientId: 'c', clientSecret: 'hunter2' } }],
+      }),
+      /plain secrets are not accepted/,
+    ],
+    [
       'a secret client without its hash',
       JSON.stringify({ clients: [{ clientId: 'c', authMethod: 'client_secret_post' }] }),
       /secretHash/,
@@ -116,6 +138,81 @@ describe('registry seeding', () => {
     } finally {
       await cloudFormation.close();
     }
+  });
+
+  describe('connections and interactive clients', () => {
+    const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme-oidc-AbCdEf';
+    const connected = (connections: Record<string, object>) =>
+      JSON.stringify({
+        tenants: Object.entries(connections).map(([id, connection]) => ({ id, connection })),
+        clients: [
+          {
+            clientId: 'inspector',
+            authMethod: 'none',
+            grantTypes: ['authorization_code', 'refresh_token'],
+            redirectUris: ['http://127.0.0.1/callback'],
+            firstParty: true,
+          },
+        ],
+      });
+    const ACME = { issuer: 'https://acme.okta.com', clientId: 'mcp', clientSecret: { secretsManager: SECRET_ARN } };
+    let tableName: string;
+    let seeded: RegistryTable;
+    beforeEach(async () => {
+      tableName = await dynamo.createTable();
+      seeded = new RegistryTable({ client: dynamo.client(), tableName });
+    });
+    const run = async (type: 'Create' | 'Update', registry: string, properties: Record<string, string> = {}) => {
+      const outcome = await seedRegistry(event(type, { Registry: registry, ...properties }), seeded, logger);
+      expect(outcome.status).toBe('SUCCESS');
+      return outcome;
+    };
+
+    it('writes connections, marked as declared, where the server reads them, with the interactive client', async () => {
+      expect((await run('Create', connected({ acme: ACME }))).changes).toBe(3);
+      const registry = new DynamoRegistry({ client: dynamo.client(), tableName, cacheMaxAgeMs: 0 });
+      expect(await registry.connections()).toEqual([
+        {
+          tenantId: 'acme',
+          issuer: 'https://acme.okta.com',
+          clientId: 'mcp',
+          authMethod: 'client_secret_basic',
+          clientSecretRef: `secretsmanager:${SECRET_ARN}`,
+          scopes: ['openid', 'email', 'profile'],
+          domains: [],
+          isDefault: false,
+          enabled: true,
+        },
+      ]);
+      expect(await registry.getClient('inspector')).toMatchObject({
+        redirectUris: ['http://127.0.0.1/callback'],
+        firstParty: true,
+      });
+      const { Item } = await dynamo
+        .client()
+        .send(new GetItemCommand({ TableName: tableName, Key: keyAttributes(connectionKey('acme')) }));
+      expect(Item?.managedBy?.S).toBe('construct');
+      expect((await run('Update', connected({ acme: ACME }))).changes).toBe(0);
+    });
+
+    it('restores a connection the CLI changed, lets go of one it no longer declares, and prunes when asked', async () => {
+      await run('Create', connected({ acme: ACME, globex: { ...ACME, domains: ['globex.example'] } }));
+      const changed = await main(
+        ['connections', 'update', 'acme', '--disable', '--endpoint', dynamo.endpoint, '--table', tableName],
+        { stdout: { write: () => true }, stderr: { write: () => true }, env: {} },
+      );
+      expect(changed).toBe(0);
+      await run('Update', connected({ acme: ACME, globex: { ...ACME, domains: ['globex.example'] } }));
+      expect((await seeded.loadState()).connections.map(({ value }) => value.enabled)).toEqual([true, true]);
+
+      // globex stays declared as a tenant, without its connection: the connection is kept, unmarked.
+      const withoutConnection = JSON.stringify({ tenants: [{ id: 'acme', connection: ACME }, { id: 'globex' }] });
+      await run('Update', withoutConnection);
+      const state = await seeded.loadState();
+      expect(state.connections.find(({ value }) => value.tenantId === 'globex')?.managedBy).toBeUndefined();
+      await run('Update', withoutConnection, { Prune: 'true' });
+      expect((await seeded.loadState()).connections.map(({ value }) => value.tenantId)).toEqual(['acme']);
+    });
   });
 
   /** The seed owns what it declares: it marks it, restores it whenever it runs, and lets go of what it drops. */
