@@ -11,6 +11,16 @@ describe('the documented configuration example', () => {
     expect(example).toBeDefined();
     const config = parseRegistryConfig(JSON.parse(example!));
     expect(config.tenants.map((tenant) => tenant.id)).toEqual(['acme', 'globex', 'initech']);
-    expect(config.clients.map((client) => client.clientId)).toEqual(['claude', 'ci-bot', 'keyed-agent']);
+    expect(config.clients.map((client) => client.clientId)).toEqual([
+      'claude',
+      'ci-bot',
+      'keyed-agent',
+      'internal-assistant',
+    ]);
+    expect(config.tenants.map((tenant) => tenant.connection?.clientId)).toEqual([
+      '0oa1b2c3d4e5f6g7h8i9',
+      'mcp-server',
+      undefined,
+    ]);
   });
 });
