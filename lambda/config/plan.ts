@@ -167,8 +167,8 @@ function canonical(value: unknown): string {
  * Without transactions, order keeps every intermediate state safe: a tenant exists before its issuers and its
  * connection are written, and they are gone before it is. Connections are removed first of all, so that an email
  * domain or the default that one connection gives up is free before another claims it (an update that moves a domain
- * between two kept connections may still claim it twice for a moment: the server then sends that domain's users to
- * neither). An interrupted run leaves a state that the next run completes.
+ * between two kept connections may still claim it twice for a moment, and a domain claimed twice counts as claimed
+ * by none). An interrupted run leaves a state that the next run completes.
  */
 const WRITE_ORDER: readonly string[] = [
   'delete connection',

@@ -1,8 +1,8 @@
 import { ALL_TENANTS, type Client, type Connection, type IssuerTrust, type Tenant } from '../core/model';
 
 /**
- * The registry as a whole (tenants, issuer trusts, connections, clients), as the admin tools see it: what a table holds, or what a
- * configuration file asks for. Pure data and pure functions; the DynamoDB adapter loads and writes it.
+ * The registry as a whole (tenants, issuer trusts, connections, clients), as the admin tools see it: what a table
+ * holds, or what a configuration file asks for. Pure data and pure functions; the DynamoDB adapter loads and writes it.
  */
 
 /**

@@ -133,8 +133,8 @@ const NON_REDIRECT_SCHEMES = new Set([
  * - `http` on a loopback host only (`127.0.0.1`, `[::1]`, `localhost`): a native app's loopback redirect, whose port
  *   may vary at authorization time (RFC 8252 §7.3), or
  * - a native app's private-use scheme (RFC 8252 §7.1), such as `com.example.app:/callback`, `cursor://…` or
- *   `chrome-extension://…`; schemes that a browser handles itself (`javascript`, `data`, `file`, `blob`, `about`…) are
- *   refused.
+ *   `chrome-extension://…`; schemes that a browser handles itself (`javascript`, `data`, `file`, `blob`,
+ *   `about`…) are refused.
  * Registered URIs are compared with the request's exactly (as strings), so nothing is normalised here.
  */
 export function redirectUriProblem(value: string): string | undefined {
