@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What only this server puts in a data directory: finding one of them tells its directory from any other. */
-const OWN_ENTRIES = ['signing-key.pem', 'dynamodb', 'demo.json', 'demo-idp-key.pem', 'demo-idp-client-secret'];
+const OWN_ENTRIES = ['signing-key.pem', 'dynamodb', 'demo.json', 'demo-idp-key.pem', 'secrets'];
 
 /**
  * Makes the data directory the user's alone (0700): it holds the signing key, the demo credentials and the table,

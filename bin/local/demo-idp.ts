@@ -39,7 +39,7 @@ export interface DemoIdpClient {
   /** Our server's callback (`endpointsOf(issuer).callbackUri`), the only redirect URI allowed, compared exactly. */
   readonly redirectUri: string;
   readonly authMethod: 'client_secret_basic';
-  /** The file, under the data directory, holding the client secret (0600): a connection's `clientSecretRef`. */
+  /** Where the client secret is (`file:<name>`, a 0600 file in `<dataDir>/secrets/`): a connection's `clientSecretRef`. */
   readonly clientSecretRef: string;
   readonly scopes: readonly string[];
 }
@@ -79,11 +79,12 @@ async function loadOrCreateKey(dataDir: string): Promise<{ privateKey: CryptoKey
 
 /** Generated once, kept in a 0600 file with nothing else in it (what a local secret reference reads). */
 function loadOrCreateClientSecret(dataDir: string): string {
-  const file = join(dataDir, DEMO_IDP_CLIENT_SECRET_FILE);
+  const folder = join(dataDir, 'secrets');
+  const file = join(folder, DEMO_IDP_CLIENT_SECRET_FILE);
   const existing = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
   if (existing !== '') return existing;
   const secret = generateClientSecret();
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
   writeFileSync(file, secret, { mode: 0o600 });
   chmodSync(file, 0o600); // an empty file that was there keeps its mode through writeFileSync
   return secret;
@@ -107,7 +108,7 @@ export async function createDemoIdp({
     clientId: DEMO_IDP_CLIENT_ID,
     redirectUri,
     authMethod: 'client_secret_basic',
-    clientSecretRef: DEMO_IDP_CLIENT_SECRET_FILE,
+    clientSecretRef: `file:${DEMO_IDP_CLIENT_SECRET_FILE}`,
     scopes: DEMO_SCOPES,
   };
   const oidc = createDemoOidc({

@@ -22,7 +22,7 @@ import {
   resolveServerConfig,
   type ServerConfig,
 } from '../../lambda/core/config';
-import { JWT_BEARER_GRANT_TYPE } from '../../lambda/core/model';
+import { AUTHORIZATION_CODE_GRANT_TYPE, JWT_BEARER_GRANT_TYPE } from '../../lambda/core/model';
 import { type Clock, systemClock } from '../../lambda/core/ports';
 import type { TokenEndpointDeps } from '../../lambda/core/token-endpoint';
 import {
@@ -34,7 +34,7 @@ import {
 } from '../../lambda/handlers/api';
 import { createLogger, type Logger } from '../../lambda/handlers/logger';
 import { prepareDataDir } from './data-dir';
-import { createDemoIdp, type DemoIdp } from './demo-idp';
+import { createDemoIdp, DEMO_IDP_CLIENT_SECRET_FILE, type DemoIdp } from './demo-idp';
 import { startEmbeddedDynamo } from './embedded-dynamodb';
 import { createHttpApiServer, type Route } from './http-adapter';
 
@@ -83,6 +83,8 @@ export interface LocalServer {
 
 const TABLE_NAME = 'id-jag-local';
 export const DEMO_CLIENT_ID = 'demo-client';
+/** The demo's public client for the interactive flow (no secret; consent is shown). */
+export const DEMO_APP_CLIENT_ID = 'demo-app';
 export const DEMO_FILE = 'demo.json';
 
 /**
@@ -210,12 +212,35 @@ function demoConfig(demoIdp: DemoIdp): RegistryConfig {
   return parseRegistryConfigText(
     JSON.stringify({
       resources: [{ id: 'http://localhost:3001/mcp', scopes: ['mcp:tools', 'mcp:resources'] }],
-      tenants: [{ id: 'demo', displayName: 'Demo organisation', issuers: [{ issuer: demoIdp.issuer }] }],
+      tenants: [
+        {
+          id: 'demo',
+          displayName: 'Demo organisation',
+          issuers: [{ issuer: demoIdp.issuer }],
+          // The same IdP for the interactive flow: one person gets the same token `sub` in both flows.
+          connection: {
+            issuer: demoIdp.issuer,
+            clientId: demoIdp.client.clientId,
+            authMethod: demoIdp.client.authMethod,
+            clientSecret: { file: DEMO_IDP_CLIENT_SECRET_FILE },
+            scopes: demoIdp.client.scopes,
+            domains: ['demo.example'],
+          },
+        },
+      ],
       clients: [
         {
           clientId: DEMO_CLIENT_ID,
           authMethod: 'client_secret_basic',
           grantTypes: [JWT_BEARER_GRANT_TYPE],
+          tenants: ['demo'],
+        },
+        {
+          // A public MCP client for the interactive flow, as MCP clients register: loopback redirect, any port.
+          clientId: DEMO_APP_CLIENT_ID,
+          authMethod: 'none',
+          grantTypes: [AUTHORIZATION_CODE_GRANT_TYPE],
+          redirectUris: ['http://127.0.0.1/callback', 'http://localhost/callback'],
           tenants: ['demo'],
         },
       ],

@@ -2,27 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServerError, TemporarilyUnavailableError } from '../core/errors';
+import { parseSecretRef } from '../core/model';
 import type { SecretSource } from '../core/ports';
 import { isTransientStoreError } from './dynamodb/errors';
-
-/**
- * Where the registry says a secret is (never the secret itself): `secretsmanager:<arn or name>` in AWS, or
- * `file:<name>` for a file in the local server's data directory.
- */
-export type SecretRef =
-  | { readonly kind: 'secretsmanager'; readonly id: string }
-  | { readonly kind: 'file'; readonly name: string };
-
-/** A plain file name: no path, no parent, no hidden file. */
-const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
-
-export function parseSecretRef(ref: string): SecretRef | undefined {
-  if (ref.startsWith('secretsmanager:') && ref.length > 'secretsmanager:'.length) {
-    return { kind: 'secretsmanager', id: ref.slice('secretsmanager:'.length) };
-  }
-  const name = ref.startsWith('file:') ? ref.slice('file:'.length) : undefined;
-  return name !== undefined && FILE_NAME.test(name) && !name.includes('..') ? { kind: 'file', name } : undefined;
-}
 
 export interface SecretsManagerSourceOptions {
   readonly client: SecretsManagerClient;
@@ -32,7 +14,7 @@ export interface SecretsManagerSourceOptions {
 }
 
 /**
- * Upstream client secrets from AWS Secrets Manager, cached briefly in the function. Only `secretsmanager:` references;
+ * Upstream client secrets from AWS Secrets Manager (`secretsmanager:<arn or name>` references, model.ts), cached briefly in the function. Only `secretsmanager:` references;
  * the construct grants `GetSecretValue` on exactly the secrets the registry declares. A missing or unreadable secret is
  * a misconfiguration (`server_error`); throttling or an outage, `temporarily_unavailable`. Values are never logged.
  */
@@ -45,11 +27,11 @@ export class SecretsManagerSource implements SecretSource {
     const parsed = parseSecretRef(ref);
     if (parsed?.kind !== 'secretsmanager') return Promise.reject(new ServerError(`not a Secrets Manager reference`));
     const now = (this.options.nowMs ?? Date.now)();
-    const cached = this.cache.get(parsed.id);
+    const cached = this.cache.get(parsed.secretId);
     if (cached && now - cached.at < (this.options.cacheMaxAgeMs ?? 300_000)) return cached.value;
-    const value = this.read(parsed.id);
-    this.cache.set(parsed.id, { value, at: now });
-    value.catch(() => this.cache.delete(parsed.id));
+    const value = this.read(parsed.secretId);
+    this.cache.set(parsed.secretId, { value, at: now });
+    value.catch(() => this.cache.delete(parsed.secretId));
     return value;
   }
 

@@ -3,7 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { FileSecretSource, parseSecretRef, SecretsManagerSource } from '../../lambda/adapters/secrets';
+import { FileSecretSource, SecretsManagerSource } from '../../lambda/adapters/secrets';
+import { parseSecretRef } from '../../lambda/core/model';
 import { HttpStub } from '../support/http-stub';
 
 describe('secret references', () => {

@@ -420,10 +420,10 @@ describe('the demo IdP’s registration of our server', () => {
       clientId: 'id-jag-local',
       redirectUri,
       authMethod: 'client_secret_basic',
-      clientSecretRef: 'demo-idp-client-secret',
+      clientSecretRef: 'file:demo-idp-client-secret',
       scopes: ['openid', 'email', 'profile'],
     });
-    const file = join(dataDir, idp.client.clientSecretRef);
+    const file = join(dataDir, 'secrets', 'demo-idp-client-secret');
     const secret = readFileSync(file, 'utf8');
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(statSync(file).mode & 0o777).toBe(0o600);
