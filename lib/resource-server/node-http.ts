@@ -16,8 +16,11 @@ export interface AccessTokenAuth {
   readonly expiresAt: number;
   /** The resource the token was verified for (the verifier's `audience`). */
   readonly resource?: URL;
-  /** `sub` (the key for the user), `tenant` and `email` again, for code that only sees the SDK's `AuthInfo`. */
-  readonly extra: { sub: string; tenant: string; email?: string };
+  /**
+   * `sub` (the key for the user), `tenant`, `idp_iss`, `idp_sub` and `email` again, for code that only sees the SDK's
+   * `AuthInfo` (an MCP tool handler's `extra.authInfo`).
+   */
+  readonly extra: { sub: string; tenant: string; idp_iss: string; idp_sub: string; email?: string };
   readonly claims: AccessTokenClaims;
 }
 
@@ -68,6 +71,8 @@ export function toAuthInfo(token: string, claims: AccessTokenClaims, audience?: 
     extra: {
       sub: claims.sub,
       tenant: claims.tenant,
+      idp_iss: claims.idp_iss,
+      idp_sub: claims.idp_sub,
       ...(claims.email === undefined ? {} : { email: claims.email }),
     },
     claims,

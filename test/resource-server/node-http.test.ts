@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AuthInfo as SdkAuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import {
   type AccessTokenAuth,
   type AuthenticatedRequest,
@@ -11,16 +12,6 @@ import { documentedSubject } from '../support/outcome';
 import { AuthorizationServer, MCP, OTHER_MCP } from './harness';
 
 const METADATA_URL = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp';
-
-/** The MCP TypeScript SDK's `AuthInfo` (server/auth/types.ts), copied: `req.auth` must be assignable to it. */
-interface SdkAuthInfo {
-  token: string;
-  clientId: string;
-  scopes: string[];
-  expiresAt: number;
-  resource?: URL;
-  extra?: Record<string, unknown>;
-}
 
 /** The middleware in front of a handler that echoes what it attached, over real HTTP on loopback. */
 describe('requireAccessToken middleware (node:http)', () => {
@@ -82,7 +73,13 @@ describe('requireAccessToken middleware (node:http)', () => {
       scopes: ['files:read', 'files:write'],
       expiresAt: as.now() + 3600,
       resource: MCP,
-      extra: { sub: subject, tenant: 'acme', email: 'jane@acme.example' },
+      extra: {
+        sub: subject,
+        tenant: 'acme',
+        idp_iss: as.fixture.idp.issuer,
+        idp_sub: 'user-00u1',
+        email: 'jane@acme.example',
+      },
       claims: { iss: as.issuer, aud: MCP, tenant: 'acme', sub: subject, idp_sub: 'user-00u1', client_id: 'claude' },
     });
   });
