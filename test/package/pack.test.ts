@@ -65,8 +65,10 @@ describe('the packed npm package', () => {
     );
   });
 
-  it('ships no tests, no TypeScript sources of the handlers and no local-only code', () => {
-    expect(files.filter((file) => /^(test|bin|lambda)\//.test(file) || file.includes('local-server'))).toEqual([]);
+  it('ships no tests, no TypeScript sources of the handlers, no local-only code and no developer notes', () => {
+    expect(
+      files.filter((file) => /^(test|bin|lambda|docs\/dev)\//.test(file) || file.includes('local-server')),
+    ).toEqual([]);
     expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
   });
 
