@@ -5,7 +5,7 @@
 //
 // Against the local server (`npm start` in another terminal serves the demo resource http://localhost:3001/mcp):
 //   npm run example:mcp                                        # this server on http://localhost:3001/mcp
-//   curl -i -X POST http://localhost:3001/mcp                  # 401, WWW-Authenticate: Bearer resource_metadata="…"
+//   curl -i -X POST http://localhost:3001/mcp                  # 401, WWW-Authenticate: Bearer scope="mcp:tools", resource_metadata="…"
 //   curl http://localhost:3001/.well-known/oauth-protected-resource/mcp
 // Environment: ID_JAG_ISSUER (default http://127.0.0.1:3000), MCP_RESOURCE (default http://localhost:3001/mcp),
 // PORT (default: the resource's port), HOST (default 127.0.0.1).

@@ -11,6 +11,12 @@ export abstract class ResourceServerError extends Error {
   abstract readonly status: number;
   /** The `resource_metadata` URL to put in the challenge, set by the verifier that raised the error. */
   resourceMetadataUrl: string | undefined;
+  /**
+   * The scopes the request needs, for the `scope` attribute of a 401 challenge (RFC 6750 §3; the MCP authorization
+   * spec says servers SHOULD send it, and clients then ask for exactly these), set by the verifier that raised the
+   * error when it requires any.
+   */
+  scope: readonly string[] | undefined;
 
   constructor(
     readonly description: string,
@@ -27,6 +33,7 @@ export abstract class ResourceServerError extends Error {
     return bearerChallenge({
       error: this.error,
       errorDescription: this.error === undefined ? undefined : this.description,
+      scope: this.status === 401 && this.scope?.length ? this.scope.join(' ') : undefined,
       resourceMetadata: this.resourceMetadataUrl,
     });
   }

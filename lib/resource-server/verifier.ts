@@ -143,7 +143,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const now = options.now ?? (() => Date.now() / 1000);
   const getKey = createKeyGetter(issuer, options);
 
-  const check = async (token: string | undefined | null, verifyOptions: VerifyOptions): Promise<AccessTokenClaims> => {
+  const check = async (token: string | undefined | null, required: readonly string[]): Promise<AccessTokenClaims> => {
     if (token === undefined || token === null || token === '') throw new MissingTokenError();
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
       throw new InvalidTokenError('the access token is malformed', 'not a compact JWS');
@@ -176,7 +176,6 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       throw fromJoseError(error);
     }
     const claims = checkClaims(payload, current, tolerance);
-    const required = [...new Set([...baseScopes, ...(verifyOptions.requiredScopes ?? [])])];
     const granted = new Set(scopesOf(claims));
     if (!required.every((scope) => granted.has(scope))) throw new InsufficientScopeError(required);
     return claims;
@@ -187,11 +186,13 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     audience,
     resourceMetadataUrl,
     async verify(token, verifyOptions = {}) {
+      const required = [...new Set([...baseScopes, ...(verifyOptions.requiredScopes ?? [])])];
       try {
-        return await check(token, verifyOptions);
+        return await check(token, required);
       } catch (error) {
-        if (error instanceof ResourceServerError && error.resourceMetadataUrl === undefined) {
-          error.resourceMetadataUrl = resourceMetadataUrl;
+        if (error instanceof ResourceServerError) {
+          error.resourceMetadataUrl ??= resourceMetadataUrl;
+          if (required.length > 0) error.scope ??= required;
         }
         throw error;
       }

@@ -124,6 +124,7 @@ describe('the MCP server example, through the MCP SDK client', () => {
         'http://localhost:3001/.well-known/oauth-protected-resource/mcp',
       );
       expect(challenge.error).toBeUndefined(); // RFC 6750 §3.1: no error code when no token was sent
+      expect(challenge.scope).toBe('mcp:tools'); // what the SDK will ask for, rather than all of scopes_supported
     });
 
     it('leads the SDK’s discovery from that challenge to our issuer and its metadata', async () => {

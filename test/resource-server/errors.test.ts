@@ -30,6 +30,18 @@ describe('WWW-Authenticate challenges (RFC 6750 §3, RFC 9728 §5.1)', () => {
     expect(error.body).toBeUndefined();
   });
 
+  it('names the scopes the request needs in a 401 challenge when they are set', () => {
+    const missing = new MissingTokenError(undefined, metadata);
+    missing.scope = ['mcp:tools', 'mcp:resources'];
+    expect(missing.wwwAuthenticate).toBe(`Bearer scope="mcp:tools mcp:resources", resource_metadata="${metadata}"`);
+    const invalid = new InvalidTokenError('the access token has expired', 'expired', metadata);
+    invalid.scope = ['mcp:tools'];
+    expect(invalid.wwwAuthenticate).toBe(
+      'Bearer error="invalid_token", error_description="the access token has expired", scope="mcp:tools", ' +
+        `resource_metadata="${metadata}"`,
+    );
+  });
+
   it('gives invalid_token its code, its description and the resource metadata', () => {
     const error = new InvalidTokenError('the access token has expired', 'expired', metadata);
     expect(error.wwwAuthenticate).toBe(

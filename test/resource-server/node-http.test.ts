@@ -97,10 +97,10 @@ describe('requireAccessToken middleware (node:http)', () => {
   it.each([
     ['no Authorization header', undefined],
     ['another scheme (Basic)', `Basic ${Buffer.from('claude:secret').toString('base64')}`],
-  ])('answers %s with 401 and a challenge without an error code', async (_, authorization) => {
+  ])('answers %s with 401 and a challenge without an error code, naming the scope needed', async (_, authorization) => {
     const response = await call(authorization);
     expect(response.status).toBe(401);
-    expect(response.challenge).toBe(`Bearer resource_metadata="${METADATA_URL}"`);
+    expect(response.challenge).toBe(`Bearer scope="files:read", resource_metadata="${METADATA_URL}"`);
     expect(response.text).toBe('');
   });
 
@@ -127,7 +127,7 @@ describe('requireAccessToken middleware (node:http)', () => {
     });
     expect(response.challenge).toBe(
       `Bearer error="invalid_token", error_description="the access token is for another resource", ` +
-        `resource_metadata="${METADATA_URL}"`,
+        `scope="files:read", resource_metadata="${METADATA_URL}"`,
     );
     expect(response.headers.get('cache-control')).toBe('no-store');
     const everything = `${response.text}${[...response.headers].join()}${JSON.stringify(refusals.map(String))}`;

@@ -247,6 +247,21 @@ describe('access token verifier', () => {
     }
   });
 
+  it('names every scope it requires in the challenge of a 401, so that MCP clients ask for exactly those', async () => {
+    const strict = as.verifier({ requiredScopes: ['files:read'] });
+    const missing = await expectRefused(
+      strict.verify(undefined, { requiredScopes: ['files:write'] }),
+      MissingTokenError,
+      undefined,
+    );
+    expect(missing.wwwAuthenticate).toBe(`Bearer scope="files:read files:write", resource_metadata="${METADATA_URL}"`);
+    const expired = await as.sign({ ...(await as.claims()), exp: as.now() - 3600, iat: as.now() - 7200 });
+    const invalid = await expectRefused(strict.verify(expired), InvalidTokenError, 'invalid_token');
+    expect(invalid.wwwAuthenticate).toMatch(
+      /^Bearer error="invalid_token", .*, scope="files:read", resource_metadata=/,
+    );
+  });
+
   it('never puts the token in an error', async () => {
     const token = await as.issue({ resource: OTHER_MCP });
     const refusal = await expectRefused(verifier.verify(token), InvalidTokenError, 'invalid_token');
