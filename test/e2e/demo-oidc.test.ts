@@ -35,7 +35,7 @@ describe('the demo IdP as an OpenID Connect provider', () => {
     });
     idp = server.demo!.demoIdp;
     redirectUri = endpointsOf(server.issuer).callbackUri;
-    secret = readFileSync(join(dataDir, DEMO_IDP_CLIENT_SECRET_FILE), 'utf8');
+    secret = readFileSync(join(dataDir, 'secrets', DEMO_IDP_CLIENT_SECRET_FILE), 'utf8');
   });
 
   afterEach(() => {

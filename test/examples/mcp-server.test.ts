@@ -178,7 +178,7 @@ describe('the MCP server example, through the MCP SDK client', () => {
           tenant: 'demo',
           idp_iss: as.demo!.demoIdp,
           idp_sub: 'alice',
-          email: 'alice@example.com',
+          email: 'alice@demo.example',
           client_id: 'demo-client',
           scopes: ['mcp:tools'],
         };
