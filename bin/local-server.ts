@@ -8,7 +8,9 @@ const usage = `Usage: npm start -- [options]
   --config <file>   registrations and resources to load (env ID_JAG_CONFIG; docs/configuration-file.md);
                     without one, a demo tenant, IdP and client are seeded
   --data-dir <dir>  where the table and keys persist (env ID_JAG_DATA_DIR; default .data)
-  --issuer <url>    issuer URL, if clients reach the server through another address (env ID_JAG_ISSUER)`;
+  --issuer <url>    issuer URL, if clients reach the server through another address (env ID_JAG_ISSUER)
+  --product-name <name>  named on the sign-in pages (default "MCP server")
+  --no-interactive  serve the jwt-bearer exchange only: no /authorize, no /callback`;
 
 // The SDK's notice about Node 20 support says nothing about this server; keep the console for what matters.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -21,6 +23,8 @@ async function main(): Promise<void> {
       config: { type: 'string' },
       'data-dir': { type: 'string' },
       issuer: { type: 'string' },
+      'product-name': { type: 'string' },
+      'no-interactive': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -37,7 +41,12 @@ async function main(): Promise<void> {
     configPath: values.config ?? env.ID_JAG_CONFIG,
     dataDir: values['data-dir'] ?? env.ID_JAG_DATA_DIR,
     issuer: values.issuer ?? env.ID_JAG_ISSUER,
+    interactive: {
+      enabled: !values['no-interactive'],
+      ...(values['product-name'] ? { productName: values['product-name'] } : {}),
+    },
   });
+  const interactive = server.config.interactive.enabled;
   const { issuer } = server;
   const lines = [
     '',
@@ -46,14 +55,22 @@ async function main(): Promise<void> {
     `  metadata   ${issuer}/.well-known/oauth-authorization-server`,
     `  jwks       ${issuer}/jwks.json`,
     `  token      ${issuer}/token`,
+    ...(interactive ? [`  authorize  ${issuer}/authorize`] : []),
   ];
   if (server.demo) {
     lines.push(
       `  demo IdP   ${server.demo.demoIdp}  (local only; trusted by tenant "demo")`,
       `  client     ${server.demo.clientId}  (secret in ${values['data-dir'] ?? env.ID_JAG_DATA_DIR ?? '.data'}/demo.json)`,
+      `  app        ${server.demo.appClientId}  (public client of the interactive flow)`,
       '',
-      'See a real exchange (ID-JAG from the demo IdP -> access token), in another terminal:',
-      '  npm run demo',
+      'In another terminal, see:',
+      '  npm run demo              the Enterprise-Managed Authorization exchange (ID-JAG -> access token)',
+      ...(interactive
+        ? [
+            '  npm run demo:interactive  the interactive sign-in in your browser (demo users alice and bob,',
+            '                            password demo-password)',
+          ]
+        : []),
     );
   }
   for (const { clientId, secret } of server.generatedSecrets) {

@@ -44,6 +44,7 @@ const TOOLS = [
   { entry: 'bin/admin.ts', outfile: 'dist/bin/admin.mjs', external: [] },
   { entry: 'bin/local-server.ts', outfile: 'dist/bin/local-server.mjs', external: ['dynalite'] },
   { entry: 'bin/demo.ts', outfile: 'dist/bin/demo.mjs', external: [] },
+  { entry: 'bin/demo-interactive.ts', outfile: 'dist/bin/demo-interactive.mjs', external: [] },
 ];
 
 const EXAMPLES = [{ entry: 'examples/mcp-server.ts', outfile: 'dist/examples/mcp-server.mjs', external: [] }];

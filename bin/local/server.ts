@@ -69,6 +69,8 @@ export interface DemoCredentials {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly resource: string;
+  /** The public client of the interactive flow (`npm run demo:interactive`). */
+  readonly appClientId: string;
 }
 
 export interface LocalServer {
@@ -271,6 +273,7 @@ function saveDemoCredentials(
     clientId: DEMO_CLIENT_ID,
     clientSecret,
     resource: config.defaultResource ?? config.resources[0]!.id,
+    appClientId: DEMO_APP_CLIENT_ID,
   };
   writeFileSync(file, `${JSON.stringify(demo, null, 2)}\n`, { mode: 0o600 });
   return demo;
