@@ -25,13 +25,8 @@ import {
 import { AUTHORIZATION_CODE_GRANT_TYPE, JWT_BEARER_GRANT_TYPE } from '../../lambda/core/model';
 import { type Clock, systemClock } from '../../lambda/core/ports';
 import type { TokenEndpointDeps } from '../../lambda/core/token-endpoint';
-import {
-  createAuthorizeHandler,
-  createJwksHandler,
-  createMetadataHandler,
-  createTokenHandler,
-  once,
-} from '../../lambda/handlers/api';
+import { createJwksHandler, createMetadataHandler, createTokenHandler, once } from '../../lambda/handlers/api';
+import { createAuthorizeHandler } from '../../lambda/handlers/authorize-api';
 import { createLogger, type Logger } from '../../lambda/handlers/logger';
 import { prepareDataDir } from './data-dir';
 import { createDemoIdp, DEMO_IDP_CLIENT_SECRET_FILE, type DemoIdp } from './demo-idp';

@@ -7,7 +7,6 @@ import { errorResponse, type HttpRequest, type HttpResponse } from '../core/http
 import { jwksResponse, metadataResponse } from '../core/metadata';
 import type { Signer } from '../core/ports';
 import { createTokenEndpoint, type TokenEndpointDeps } from '../core/token-endpoint';
-import { renderInteraction } from '../pages';
 import type { Logger } from './logger';
 import { decisionMetrics, type MetricsTarget } from './metrics';
 
@@ -52,7 +51,7 @@ export function toResult(response: HttpResponse): APIGatewayProxyStructuredResul
   return result;
 }
 
-function requestIds(event: APIGatewayProxyEventV2, context?: Pick<Context, 'awsRequestId'>) {
+export function requestIds(event: APIGatewayProxyEventV2, context?: Pick<Context, 'awsRequestId'>) {
   return { requestId: event.requestContext.requestId, lambdaRequestId: context?.awsRequestId };
 }
 
@@ -68,7 +67,7 @@ export function once<T>(create: () => Promise<T> | T): () => Promise<T> {
   };
 }
 
-function failed(logger: Logger, error: unknown, ids: Record<string, unknown>) {
+export function failed(logger: Logger, error: unknown, ids: Record<string, unknown>) {
   logger.error('handler failed', { ...ids, error: error instanceof Error ? error.message : String(error) });
   return toResult(errorResponse(new ServerError()));
 }
@@ -96,45 +95,6 @@ export function createJwksHandler(
     }
   };
 }
-
-/**
- * The browser-facing endpoints of the interactive flow (`GET`/`POST /authorize`, `GET /callback`): the core decides,
- * the page layer renders; one audit line per decision, never a code, a cookie or an email address.
- */
-export function createAuthorizeHandler(wiring: () => Promise<AuthorizeEndpointDeps>, logger: Logger): HttpApiHandler {
-  const setup = once(async () => {
-    const deps = await wiring();
-    const { routes, authorizationEndpoint } = endpointsOf(deps.config.issuer);
-    const pages = { productName: deps.config.interactive.productName, formAction: authorizationEndpoint };
-    return { endpoint: createAuthorizeEndpoint(deps), routes, pages };
-  });
-  return async (event, context) => {
-    const ids = requestIds(event, context);
-    try {
-      const { endpoint, routes, pages } = await setup();
-      const method = event.requestContext.http.method.toUpperCase();
-      const step =
-        event.rawPath === routes.callback
-          ? method === 'GET' && endpoint.callback
-          : method === 'GET'
-            ? endpoint.authorize
-            : method === 'POST' && endpoint.interact;
-      if (!step) return toResult(renderInteraction(METHOD_NOT_ALLOWED, pages));
-      const outcome = await step(toHttpRequest(event));
-      const level = outcome.audit.outcome === 'failed' ? 'error' : 'info';
-      logger[level]('authorization decision', { ...ids, ...outcome.audit });
-      return toResult(renderInteraction(outcome.interaction, pages));
-    } catch (error) {
-      return failed(logger, error, ids);
-    }
-  };
-}
-
-const METHOD_NOT_ALLOWED: Interaction = {
-  kind: 'page',
-  status: 405,
-  page: { name: 'error', error: 'invalid_request', description: 'This address does not accept that kind of request.' },
-};
 
 /** The token endpoint: one audit line per decision (with its metrics, when a target is given), then the response. */
 export function createTokenHandler(

@@ -1,5 +1,5 @@
 // Lambda entry: the browser-facing endpoints of the interactive flow (GET and POST /authorize, GET /callback).
-import { createAuthorizeHandler } from './api';
+import { createAuthorizeHandler } from './authorize-api';
 import { awsAuthorizeWiring } from './authorize-wiring';
 import { loggerFrom } from './environment';
 
