@@ -9,7 +9,7 @@ import * as v from 'valibot';
 import type { AuthorizationCodeGrant, CodeRedemption, GrantStore, LoginTransaction } from '../../core/ports';
 import { fromItem, type Item, toAttribute, toItem } from './attributes';
 import { isConditionalCheckFailed, storeCall } from './errors';
-import { keyAttributes } from './items';
+import { codeKey, GRANT_ITEM_PREFIX, grantKey, keyAttributes, loginKey } from './items';
 import { TABLE_KEYS } from './table';
 
 export interface DynamoGrantStoreOptions {
@@ -17,24 +17,11 @@ export interface DynamoGrantStoreOptions {
   readonly tableName: string;
 }
 
-/**
- * The interactive flow's records in the single table, each judged on the caller's clock and changed only by
- * conditional writes (no transactions):
- *
- * | item               | pk                | sk        | lives (TTL `expiresAt`)                             |
- * |--------------------|-------------------|-----------|-----------------------------------------------------|
- * | login transaction  | `LOGIN#<id>`      | `LOGIN`   | its lifetime (10 minutes by default)                |
- * | authorization code | `CODE#<sha256>`   | `CODE`    | a day: a replay after its 60 s must still be seen   |
- * | revoked grant      | `GRANT#<grantId>` | `REVOKED` | until no token of the grant can be used any more    |
- */
-export const GRANT_ITEM_PREFIX = { login: 'LOGIN', code: 'CODE', grant: 'GRANT' } as const;
+/** The key prefixes of these records (in items.ts, where the construct reads them too). */
+export { GRANT_ITEM_PREFIX };
 
 /** How long a redeemed code's record is kept, so that a late replay is recognised and revokes its grant. */
 export const CODE_RECORD_RETENTION_SECONDS = 24 * 3600;
-
-const loginKey = (id: string) => ({ pk: `${GRANT_ITEM_PREFIX.login}#${id}`, sk: GRANT_ITEM_PREFIX.login });
-const codeKey = (hash: string) => ({ pk: `${GRANT_ITEM_PREFIX.code}#${hash}`, sk: GRANT_ITEM_PREFIX.code });
-const grantKey = (grantId: string) => ({ pk: `${GRANT_ITEM_PREFIX.grant}#${grantId}`, sk: 'REVOKED' });
 
 const text = v.pipe(v.string(), v.minLength(1));
 const epoch = v.pipe(v.number(), v.integer());
@@ -93,6 +80,16 @@ function toGrant(record: v.InferOutput<typeof codeSchema>): AuthorizationCodeGra
   return { ...grant, expiresAt: redeemableUntil };
 }
 
+/**
+ * The interactive flow's records in the single table, each judged on the caller's clock and changed only by
+ * conditional writes (no transactions):
+ *
+ * | item               | pk                | sk        | lives (TTL `expiresAt`)                             |
+ * |--------------------|-------------------|-----------|-----------------------------------------------------|
+ * | login transaction  | `LOGIN#<id>`      | `LOGIN`   | its lifetime (10 minutes by default)                |
+ * | authorization code | `CODE#<sha256>`   | `CODE`    | a day: a replay after its 60 s must still be seen   |
+ * | revoked grant      | `GRANT#<grantId>` | `REVOKED` | until no token of the grant can be used any more    |
+ */
 export class DynamoGrantStore implements GrantStore {
   constructor(private readonly options: DynamoGrantStoreOptions) {}
 

@@ -28,6 +28,8 @@ import { TABLE_KEYS } from './table';
  * | connection   | `CONNECTION#<tenant>` | `CONNECTION`      | `CONNECTION` | `<tenant>`          |
  * | client       | `CLIENT#<clientId>`   | `CLIENT`          | `CLIENT`     | `<clientId>`        |
  * | replay       | `REPLAY#<sha256>`     | `REPLAY`          | –            | –                   |
+ *
+ * The interactive flow's records (GRANT_ITEM_PREFIX, written by grant-store.ts) have no index attributes either.
  */
 export const ITEM_PREFIX = {
   tenant: 'TENANT',
@@ -36,6 +38,18 @@ export const ITEM_PREFIX = {
   connection: 'CONNECTION',
   replay: 'REPLAY',
 } as const;
+
+/**
+ * The interactive flow's records, kept apart from ITEM_PREFIX (they are no registration kind); here rather than in
+ * grant-store.ts so that the construct can name them in its IAM conditions without importing the AWS SDK:
+ *
+ * | item               | pk                | sk        |
+ * |--------------------|-------------------|-----------|
+ * | login transaction  | `LOGIN#<id>`      | `LOGIN`   |
+ * | authorization code | `CODE#<sha256>`   | `CODE`    |
+ * | revoked grant      | `GRANT#<grantId>` | `REVOKED` |
+ */
+export const GRANT_ITEM_PREFIX = { login: 'LOGIN', code: 'CODE', grant: 'GRANT' } as const;
 
 export interface Key {
   readonly pk: string;
@@ -70,6 +84,19 @@ export function replayKey(namespace: string, id: string): Key {
     .update(JSON.stringify([namespace, id]))
     .digest('base64url');
   return { pk: `${ITEM_PREFIX.replay}#${digest}`, sk: ITEM_PREFIX.replay };
+}
+
+export function loginKey(id: string): Key {
+  return { pk: `${GRANT_ITEM_PREFIX.login}#${id}`, sk: GRANT_ITEM_PREFIX.login };
+}
+
+/** `hash` is the SHA-256 of the code: the code itself is never stored. */
+export function codeKey(hash: string): Key {
+  return { pk: `${GRANT_ITEM_PREFIX.code}#${hash}`, sk: GRANT_ITEM_PREFIX.code };
+}
+
+export function grantKey(grantId: string): Key {
+  return { pk: `${GRANT_ITEM_PREFIX.grant}#${grantId}`, sk: 'REVOKED' };
 }
 
 export function keyOf(ref: EntityRef): Key {
