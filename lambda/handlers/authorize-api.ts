@@ -4,12 +4,18 @@ import { endpointsOf } from '../core/config';
 import { renderInteraction } from '../pages';
 import { failed, type HttpApiHandler, once, requestIds, toHttpRequest, toResult } from './api';
 import type { Logger } from './logger';
+import { type MetricsTarget, signInMetrics } from './metrics';
 
 /**
  * The browser-facing endpoints of the interactive flow (`GET`/`POST /authorize`, `GET /callback`): the core decides,
- * the page layer renders; one audit line per decision, never a code, a cookie or an email address.
+ * the page layer renders; one audit line per decision (with its metrics, when a target is given), never a code, a
+ * cookie or an email address.
  */
-export function createAuthorizeHandler(wiring: () => Promise<AuthorizeEndpointDeps>, logger: Logger): HttpApiHandler {
+export function createAuthorizeHandler(
+  wiring: () => Promise<AuthorizeEndpointDeps>,
+  logger: Logger,
+  metrics?: MetricsTarget,
+): HttpApiHandler {
   const setup = once(async () => {
     const deps = await wiring();
     const { routes, authorizationEndpoint } = endpointsOf(deps.config.issuer);
@@ -30,7 +36,8 @@ export function createAuthorizeHandler(wiring: () => Promise<AuthorizeEndpointDe
       if (!step) return toResult(renderInteraction(METHOD_NOT_ALLOWED, pages));
       const outcome = await step(toHttpRequest(event));
       const level = outcome.audit.outcome === 'failed' ? 'error' : 'info';
-      logger[level]('authorization decision', { ...ids, ...outcome.audit });
+      const emf = metrics ? signInMetrics(outcome.audit, metrics, Date.now()) : {};
+      logger[level]('authorization decision', { ...ids, ...outcome.audit, ...emf });
       return toResult(renderInteraction(outcome.interaction, pages));
     } catch (error) {
       return failed(logger, error, ids);

@@ -1,4 +1,5 @@
 import type { AuditRecord } from '../core/audit';
+import type { InteractionAudit } from '../core/authorize/endpoint';
 
 export interface MetricsTarget {
   readonly namespace: string;
@@ -13,11 +14,44 @@ const METRIC_BY_OUTCOME = {
 } as const;
 
 /**
+ * The sign-in metrics, one per outcome of a browser-facing decision: a page shown (home realm, consent), the browser
+ * sent to the upstream IdP, a code issued, the user's refusal (or the IdP's), a rejected request, a failure (the IdP
+ * unreachable or refusing our client, a secret unreadable, DynamoDB).
+ */
+const SIGN_IN_METRIC_BY_OUTCOME = {
+  page: 'SignInPages',
+  upstream: 'SignInRedirects',
+  code: 'SignInCodesIssued',
+  denied: 'SignInDenials',
+  rejected: 'SignInRejections',
+  failed: 'SignInFailures',
+} as const;
+
+/**
  * CloudWatch embedded metric format fields for one token decision: merged into the audit log line, they make
  * CloudWatch count issued tokens, rejections and failures (per error code) with no metrics API call on the hot path.
  */
 export function decisionMetrics(audit: AuditRecord, target: MetricsTarget, timestamp: number): Record<string, unknown> {
-  const name = METRIC_BY_OUTCOME[audit.outcome];
+  return embeddedMetrics(target, timestamp, METRIC_BY_OUTCOME[audit.outcome], 'ExchangeLatency', audit);
+}
+
+/** The same for one decision of the interactive flow's browser-facing endpoints (`/authorize`, `/callback`). */
+export function signInMetrics(
+  audit: InteractionAudit,
+  target: MetricsTarget,
+  timestamp: number,
+): Record<string, unknown> {
+  return embeddedMetrics(target, timestamp, SIGN_IN_METRIC_BY_OUTCOME[audit.outcome], 'SignInLatency', audit);
+}
+
+/** One count named by the outcome, per `Server` and per (`Server`, `Error`) when there is an error, and a latency. */
+function embeddedMetrics(
+  target: MetricsTarget,
+  timestamp: number,
+  name: string,
+  latencyName: string,
+  audit: { readonly error?: string; readonly latencyMs: number },
+): Record<string, unknown> {
   const dimensions = audit.error ? [['Server'], ['Server', 'Error']] : [['Server']];
   return {
     _aws: {
@@ -28,7 +62,7 @@ export function decisionMetrics(audit: AuditRecord, target: MetricsTarget, times
           Dimensions: dimensions,
           Metrics: [
             { Name: name, Unit: 'Count' },
-            { Name: 'ExchangeLatency', Unit: 'Milliseconds' },
+            { Name: latencyName, Unit: 'Milliseconds' },
           ],
         },
       ],
@@ -36,6 +70,6 @@ export function decisionMetrics(audit: AuditRecord, target: MetricsTarget, times
     Server: target.server,
     ...(audit.error ? { Error: audit.error } : {}),
     [name]: 1,
-    ExchangeLatency: audit.latencyMs,
+    [latencyName]: audit.latencyMs,
   };
 }

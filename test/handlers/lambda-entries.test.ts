@@ -63,7 +63,7 @@ describe('Lambda entry modules', () => {
   });
 
   /** Loads an entry module afresh, as a new execution environment would. */
-  const load = (name: 'metadata' | 'jwks' | 'token'): HttpApiHandler => {
+  const load = (name: 'metadata' | 'jwks' | 'token' | 'authorize'): HttpApiHandler => {
     let handler: HttpApiHandler | undefined;
     jest.isolateModules(() => {
       handler = require(`../../lambda/handlers/${name}`).handler;
@@ -94,6 +94,32 @@ describe('Lambda entry modules', () => {
     const result = await load('jwks')(httpApiEvent({ method: 'GET', path: '/jwks.json' }));
     expect(result.statusCode).toBe(200);
     expect(json(result).keys).toEqual([expect.objectContaining({ kty: 'EC', alg: 'ES256', use: 'sig' })]);
+  });
+
+  it('authorize: answers from the table and logs the decision with the sign-in metrics', async () => {
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: 'unregistered-client',
+      redirect_uri: 'https://client.example/callback',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    });
+    const event = httpApiEvent({ method: 'GET', path: '/authorize', query: query.toString() });
+    const result = await load('authorize')(event);
+    // An unknown client is shown an error page, never redirected (PROTOCOL.md §9): the table was asked.
+    expect(result.statusCode).toBe(400);
+    expect(result.headers?.['Content-Type']).toMatch(/^text\/html/);
+
+    const decision = JSON.parse(lines.find((line) => line.includes('authorization decision'))!);
+    expect(decision).toMatchObject({
+      service: 'authorize',
+      outcome: 'rejected',
+      requestId: event.requestContext.requestId,
+      Server: 'test-server',
+      Error: 'invalid_request',
+      SignInRejections: 1,
+      _aws: { CloudWatchMetrics: [expect.objectContaining({ Namespace: 'IdJagAuthorizationServer' })] },
+    });
   });
 
   it('token: refuses to fetch keys of an http issuer, even one registered, and logs the decision with metrics', async () => {

@@ -5,6 +5,8 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 export function httpApiEvent(request: {
   method: string;
   path: string;
+  /** The raw query string, without `?`. */
+  query?: string;
   headers?: Record<string, string>;
   body?: string;
   isBase64Encoded?: boolean;
@@ -16,7 +18,8 @@ export function httpApiEvent(request: {
     version: '2.0',
     routeKey: `${request.method} ${request.path}`,
     rawPath: request.path,
-    rawQueryString: '',
+    rawQueryString: request.query ?? '',
+    ...(request.query ? { queryStringParameters: Object.fromEntries(new URLSearchParams(request.query)) } : {}),
     ...(request.cookies ? { cookies: request.cookies } : {}),
     headers: { host: 'abc123.execute-api.eu-west-1.amazonaws.com', ...request.headers },
     requestContext: {
