@@ -1,4 +1,14 @@
-import { CustomResource, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  ArnFormat,
+  CustomResource,
+  Duration,
+  Names,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -9,10 +19,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ITEM_PREFIX } from '../lambda/adapters/dynamodb/items';
+import { GRANT_ITEM_PREFIX, ITEM_PREFIX } from '../lambda/adapters/dynamodb/items';
 import { TABLE_KEYS } from '../lambda/adapters/dynamodb/table';
-import { ConfigError, endpointsOf, resolveServerConfig } from '../lambda/core/config';
+import { CONFIG_DEFAULTS, ConfigError, endpointsOf, resolveServerConfig } from '../lambda/core/config';
 import { type HandlerName, handlerAssetPath } from './assets';
 import { type RegistrySeed, seedDocument, seedSecretReferences } from './registry';
 
@@ -37,6 +48,50 @@ export enum TokenSigningAlgorithm {
   RS256 = 'RS256',
   /** RSASSA-PSS with SHA-256: for an `RSA_2048`, `RSA_3072` or `RSA_4096` key. */
   PS256 = 'PS256',
+}
+
+/**
+ * The interactive flow: OAuth 2.1 authorization code + PKCE for MCP clients, with the user signing in at their
+ * tenant's OpenID Connect IdP (the `connection` of a tenant in `registry`, or one added with the admin CLI).
+ */
+export interface InteractiveSignInOptions {
+  /**
+   * Serve the interactive flow: `GET`/`POST /authorize` and `GET /callback` on a function of their own, the
+   * `authorization_code` grant at the token endpoint, and both in the metadata. Off: the server is jwt-bearer only,
+   * advertises only that, and has no authorize function or routes.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * The name of your product on the sign-in pages ("Sign in to <productName>"), at most 100 characters.
+   * @default 'MCP server'
+   */
+  readonly productName?: string;
+  /**
+   * How long a sign-in may take, from `/authorize` to the upstream IdP's answer at `/callback` (1 to 60 minutes).
+   * @default Duration.minutes(10)
+   */
+  readonly transactionLifetime?: Duration;
+  /**
+   * Secrets Manager secrets holding the upstream client secrets of connections that are not declared in `registry`
+   * (added with the admin CLI, now or later): the authorize function may read them. Those that `registry` declares are
+   * granted without being listed here (`secretReferences()`). A secret encrypted with a customer managed KMS key also
+   * needs `kms:Decrypt` for the authorize function in that key's policy: the construct grants no KMS permission to it.
+   * @default - none
+   */
+  readonly connectionSecrets?: secretsmanager.ISecret[];
+  /**
+   * Steady-state request rate limit of each sign-in route (`GET /authorize`, `POST /authorize`, `GET /callback`), in
+   * requests per second. Lower than the token endpoint's: a person signs in with three or four requests, rarely, and
+   * every `GET /authorize` of a known client writes a login record, so a flood costs more here than anywhere else.
+   * @default - 20, or the stage's `throttlingRateLimit` when that is lower
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Burst limit of each sign-in route, in requests.
+   * @default - 40, or the stage's `throttlingBurstLimit` when that is lower
+   */
+  readonly throttlingBurstLimit?: number;
 }
 
 export interface IdJagAuthorizationServerProps {
@@ -98,8 +153,8 @@ export interface IdJagAuthorizationServerProps {
    */
   readonly clockSkew?: Duration;
   /**
-   * How long the token function caches tenants, trusted issuers and clients: a disabled or removed registration
-   * stops working within this time.
+   * How long the token and authorize functions cache tenants, trusted issuers, connections and clients: a disabled or
+   * removed registration stops working within this time.
    * @default Duration.seconds(30)
    */
   readonly registryCacheTtl?: Duration;
@@ -149,17 +204,25 @@ export interface IdJagAuthorizationServerProps {
    * @default false
    */
   readonly pruneRegistry?: boolean;
+  /**
+   * The interactive flow (authorization code + PKCE, sign-in at each tenant's upstream OIDC IdP).
+   * @default - enabled, with the defaults of InteractiveSignInOptions
+   */
+  readonly interactive?: InteractiveSignInOptions;
 }
 
-/** CloudWatch namespace of the metrics the token function writes (embedded metric format). */
+/** CloudWatch namespace of the metrics the token and authorize functions write (embedded metric format). */
 export const METRICS_NAMESPACE = 'IdJagAuthorizationServer';
 
 /**
  * An OAuth 2.0 authorization server for Enterprise-Managed Authorization of MCP servers: it exchanges identity
  * assertions signed by a tenant's trusted IdP (ID-JAG, RFC 7523 jwt-bearer) for access tokens signed by AWS KMS.
  *
- * It creates an HTTP API with the RFC 8414 metadata, the JWKS and the token endpoint, three Lambda functions from
- * prebuilt bundles, a DynamoDB table, a KMS signing key, log groups and alarms.
+ * With the interactive flow (on by default) it also serves OAuth 2.1 authorization code + PKCE, the user signing in at
+ * their tenant's OpenID Connect IdP.
+ *
+ * It creates an HTTP API with the RFC 8414 metadata, the JWKS, the token endpoint and the sign-in endpoints, a Lambda
+ * function for each from prebuilt bundles, a DynamoDB table, a KMS signing key, log groups and alarms.
  */
 export class IdJagAuthorizationServer extends Construct {
   /** The issuer identifier: the URL clients and IdPs must use, and the `iss` of every access token. */
@@ -173,6 +236,12 @@ export class IdJagAuthorizationServer extends Construct {
   readonly metadataFunction: lambda.Function;
   readonly jwksFunction: lambda.Function;
   readonly tokenFunction: lambda.Function;
+  /**
+   * The browser-facing function of the interactive flow (`/authorize`, `/callback`); none when it is disabled. It
+   * reads the registry, writes only login records and codes, reads the connections' client secrets, and has no KMS
+   * permission: it never signs.
+   */
+  readonly authorizeFunction?: lambda.Function;
   /** The custom domain, when `domainName` is set: point a DNS alias at its regional domain name. */
   readonly domainName?: apigwv2.DomainName;
   /** Alarms created by default; add actions to them (for example an SNS topic). */
@@ -220,13 +289,19 @@ export class IdJagAuthorizationServer extends Construct {
 
     this.issuer = props.domainName ? `https://${props.domainName}` : this.api.apiEndpoint;
     this.metadataUrl = `${this.issuer}/.well-known/oauth-authorization-server`;
+    const interactive = interactiveSettings(props.interactive);
     const serverConfig = Stack.of(this).toJsonString({
       issuer: this.issuer,
       resources: props.resources,
       defaultResource: props.defaultResource,
       accessTokenTtlSeconds: (props.accessTokenLifetime ?? Duration.hours(1)).toSeconds(),
       clockSkewSeconds: (props.clockSkew ?? Duration.seconds(60)).toSeconds(),
+      // Every function reads the same configuration: the metadata advertises the flow, the token endpoint redeems its
+      // codes, the authorize function serves it.
+      interactive: interactive.config,
     });
+    const registryCacheSeconds = String((props.registryCacheTtl ?? Duration.seconds(30)).toSeconds());
+    const metrics = { METRICS_NAMESPACE, METRICS_SERVER_NAME: this.metricsServerName };
     const signing = {
       SIGNING_KEY_ID: this.signingKey.keyArn,
       PREVIOUS_SIGNING_KEY_IDS: (props.previousSigningKeys ?? []).map((key) => key.keyArn).join(','),
@@ -245,31 +320,47 @@ export class IdJagAuthorizationServer extends Construct {
       AUTH_SERVER_CONFIG: serverConfig,
       ...signing,
       TABLE_NAME: this.table.tableName,
-      REGISTRY_CACHE_SECONDS: String((props.registryCacheTtl ?? Duration.seconds(30)).toSeconds()),
-      METRICS_NAMESPACE,
-      METRICS_SERVER_NAME: this.metricsServerName,
+      REGISTRY_CACHE_SECONDS: registryCacheSeconds,
+      ...metrics,
     });
+    this.registrySecrets = props.registry ? seedSecretReferences(props.registry) : [];
+    if (interactive.config.enabled) {
+      // No signing key, no KMS: this function never signs.
+      this.authorizeFunction = this.handlerFunction('Authorize', 'authorize', retention, removalPolicy, {
+        AUTH_SERVER_CONFIG: serverConfig,
+        TABLE_NAME: this.table.tableName,
+        REGISTRY_CACHE_SECONDS: registryCacheSeconds,
+        ...metrics,
+      });
+      this.grantAuthorizeFunction(this.authorizeFunction, props.interactive?.connectionSecrets ?? []);
+    }
 
-    this.grantTokenFunction(ownKey);
+    this.grantTokenFunction(ownKey, interactive.config.enabled);
     const published = [this.signingKey, ...(props.previousSigningKeys ?? []), ...(props.nextSigningKeys ?? [])];
     for (const key of published) key.grant(this.jwksFunction, 'kms:GetPublicKey');
 
     this.addRoutes();
+    if (this.authorizeFunction) {
+      this.addSignInRoutes(this.authorizeFunction, {
+        rateLimit: props.interactive?.throttlingRateLimit ?? Math.min(20, props.throttlingRateLimit ?? 100),
+        burstLimit: props.interactive?.throttlingBurstLimit ?? Math.min(40, props.throttlingBurstLimit ?? 200),
+      });
+    }
     this.createAlarms(props.tokenErrorAlarmThreshold ?? 100);
     if (props.registry) {
       this.seedFunction = this.seedRegistry(props, retention, removalPolicy);
     }
-    this.registrySecrets = props.registry ? seedSecretReferences(props.registry) : [];
   }
 
   /**
    * The AWS Secrets Manager secrets that the connections in the `registry` prop keep their client secrets in: each
    * secret's ARN or name as declared, once, in declaration order (empty without `registry`).
    *
-   * The interactive flow's browser-facing function reads these secrets when it exchanges a code at a tenant's IdP;
-   * granting it `secretsmanager:GetSecretValue` on them is wired with that function (for a name, on
-   * `arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-??????`). Until then nothing reads them. Secrets
-   * of connections added with the admin CLI are not known at synth: grant those yourself.
+   * The authorize function reads these secrets when it exchanges a code at a tenant's IdP, and may read exactly these
+   * and `interactive.connectionSecrets`: `secretsmanager:GetSecretValue` on each ARN as given, or for a name on
+   * `arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-??????` (Secrets Manager appends six characters
+   * to a secret's name in its ARN). Secrets of connections added with the admin CLI are not known at synth: list them
+   * in `interactive.connectionSecrets`.
    */
   secretReferences(): string[] {
     return [...this.registrySecrets];
@@ -338,6 +429,32 @@ export class IdJagAuthorizationServer extends Construct {
     });
   }
 
+  /** Sign-ins that ended with an authorization code sent back to the client (interactive flow). */
+  metricSignInCodesIssued(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('SignInCodesIssued', props);
+  }
+
+  /** Sign-ins the user (or the upstream IdP, for the user) refused: `access_denied` back to the client. */
+  metricSignInDenials(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('SignInDenials', props);
+  }
+
+  /**
+   * Sign-in requests refused with a 4xx (a bad authorization request, an unknown client or redirect URI, an expired
+   * or foreign sign-in, an ID token that fails validation), optionally only those with one error code.
+   */
+  metricSignInRejections(errorCode?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('SignInRejections', props, errorCode);
+  }
+
+  /**
+   * Sign-in steps that failed on our side or the upstream IdP's (`server_error`, `temporarily_unavailable`): the IdP
+   * unreachable or refusing our client, a client secret unreadable, DynamoDB.
+   */
+  metricSignInFailures(errorCode?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('SignInFailures', props, errorCode);
+  }
+
   private metric(name: string, props?: cloudwatch.MetricOptions, errorCode?: string): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
@@ -394,7 +511,7 @@ export class IdJagAuthorizationServer extends Construct {
     });
   }
 
-  private grantTokenFunction(ownKey: boolean): void {
+  private grantTokenFunction(ownKey: boolean, interactive: boolean): void {
     const role = this.tokenFunction.role!;
     // The table itself only: the token path never reads the index (Table.grant would add index/*).
     role.addToPrincipalPolicy(
@@ -409,13 +526,97 @@ export class IdJagAuthorizationServer extends Construct {
       new iam.PolicyStatement({
         actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         resources: [this.table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${ITEM_PREFIX.replay}#*`] } },
+        conditions: leadingKeys(ITEM_PREFIX.replay),
       }),
     );
+    if (interactive) {
+      // The authorization_code grant redeems a code once (a conditional update of its record; a failed redemption
+      // reads it back, which the table read above allows), and a replayed code revokes its grant (a revocation
+      // record). Reading revocations is a GetItem too.
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:UpdateItem'],
+          resources: [this.table.tableArn],
+          conditions: leadingKeys(GRANT_ITEM_PREFIX.code),
+        }),
+      );
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:PutItem'],
+          resources: [this.table.tableArn],
+          conditions: leadingKeys(GRANT_ITEM_PREFIX.grant),
+        }),
+      );
+    }
     this.signingKey.grant(role, 'kms:Sign', 'kms:GetPublicKey');
     if (ownKey) {
       for (const statement of onlyRoleSigns(role)) this.signingKey.addToResourcePolicy(statement);
     }
+  }
+
+  /**
+   * The authorize function reads the registry (clients and login records by key, tenants in batches, connections
+   * through the index), writes only login records and codes, and reads the connections' client secrets. Nothing else:
+   * no KMS, no other item.
+   */
+  private grantAuthorizeFunction(fn: lambda.Function, connectionSecrets: readonly secretsmanager.ISecret[]): void {
+    const role = fn.role!;
+    const table = this.table.tableArn;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resources: [table] }),
+    );
+    // connections() is one Query on the index; nothing in this function queries the table itself.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table}/index/${TABLE_KEYS.indexName}`] }),
+    );
+    // A login starts with a login record and ends with a code: both conditional puts of new items.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [table],
+        conditions: leadingKeys(GRANT_ITEM_PREFIX.login, GRANT_ITEM_PREFIX.code),
+      }),
+    );
+    // Login records change (tenant chosen, consent given) and are used once: conditional updates. Codes never change
+    // here; only the token function redeems them.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [table],
+        conditions: leadingKeys(GRANT_ITEM_PREFIX.login),
+      }),
+    );
+    const secretArns = [
+      ...this.registrySecrets.map((reference) => this.secretArnForPolicy(reference)),
+      ...connectionSecrets.map((secret) => {
+        if (secret.encryptionKey) {
+          Annotations.of(this).addWarningV2(
+            'cdk-id-jag-authorization-server:connectionSecretKey',
+            `connection secret ${secret.node.path} is encrypted with a customer managed KMS key: let the authorize ` +
+              "function decrypt with it in that key's policy (kms:Decrypt with kms:ViaService secretsmanager), " +
+              'the construct grants it no KMS permission',
+          );
+        }
+        // A complete ARN as it is; a partial one (a secret imported by name) with the suffix Secrets Manager appends.
+        return secret.secretFullArn ?? `${secret.secretArn}-??????`;
+      }),
+    ];
+    if (secretArns.length > 0) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...new Set(secretArns)] }),
+      );
+    }
+  }
+
+  /** A secret's ARN as given, or for a name the ARN pattern of every secret of that name here. */
+  private secretArnForPolicy(reference: string): string {
+    if (reference.startsWith('arn:')) return reference;
+    return Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${reference}-??????`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
   }
 
   private logGroup(id: string, retention: logs.RetentionDays, removalPolicy: RemovalPolicy): logs.LogGroup {
@@ -450,7 +651,7 @@ export class IdJagAuthorizationServer extends Construct {
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
       code: lambda.Code.fromAsset(handlerAssetPath(name)),
-      memorySize: name === 'token' ? 1024 : 256,
+      memorySize: MEMORY_MB[name],
       timeout: Duration.seconds(TIMEOUT_SECONDS[name]),
       environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
       role,
@@ -487,6 +688,40 @@ export class IdJagAuthorizationServer extends Construct {
           'authenticates each client itself (RFC 6749 §2.3: client_secret_basic/post, private_key_jwt).',
       });
     }
+  }
+
+  /**
+   * The interactive flow's browser-facing routes. Like the others they have no API Gateway authorizer: a browser
+   * arrives there unauthenticated, by design. Each has a throttle of its own (API Gateway's route settings), lower than
+   * the stage's; the stage must be deployed after the routes it names, else CloudFormation cannot find them.
+   */
+  private addSignInRoutes(fn: lambda.Function, throttle: { rateLimit: number; burstLimit: number }): void {
+    const { routes } = endpointsOf('https://issuer.invalid');
+    const integration = new HttpLambdaIntegration('AuthorizeIntegration', fn);
+    const added = [
+      ...this.api.addRoutes({
+        path: routes.authorize,
+        methods: [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST],
+        integration,
+      }),
+      ...this.api.addRoutes({ path: routes.callback, methods: [apigwv2.HttpMethod.GET], integration }),
+    ];
+    const settings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    for (const route of added) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-APIG4',
+        reason:
+          'Public by design: the authorization endpoint and the callback are where a browser arrives, unauthenticated, ' +
+          'from the client or the upstream IdP (OAuth 2.1 §3.1, OpenID Connect §3.1.2.5). The function checks the ' +
+          'client and redirect URI, binds each step to a login record and a __Host- cookie, and CSRF-protects its forms.',
+      });
+      settings[(route.node.defaultChild as apigwv2.CfnRoute).routeKey] = {
+        ThrottlingRateLimit: throttle.rateLimit,
+        ThrottlingBurstLimit: throttle.burstLimit,
+      };
+      this.stage.node.addDependency(route);
+    }
+    (this.stage.node.defaultChild as apigwv2.CfnStage).routeSettings = settings;
   }
 
   private createAlarms(tokenErrorThreshold: number): void {
@@ -526,11 +761,54 @@ export class IdJagAuthorizationServer extends Construct {
       this.tokenFunction.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
       1,
     );
+    if (this.authorizeFunction) {
+      alarm(
+        'SignInFailuresAlarm',
+        "Sign-ins failed on our side or the upstream IdP's: an IdP unreachable or refusing our client, a client " +
+          "secret unreadable, DynamoDB (see the authorize function's decision lines for the reason).",
+        this.metricSignInFailures(),
+        3,
+      );
+    }
   }
 }
 
-/** The token path waits on DynamoDB, KMS and an IdP's key set; seeding writes a whole registry. */
-const TIMEOUT_SECONDS: Record<HandlerName, number> = { metadata: 5, jwks: 5, token: 10, authorize: 15, seed: 60 };
+/**
+ * The token path waits on DynamoDB, KMS and an IdP's key set; seeding writes a whole registry. The callback waits, in
+ * turn, on the upstream IdP's discovery (5 s timeout, cached) and code exchange (5 s), on its metadata and key set
+ * for the ID token (2 s each, cached), and on Secrets Manager and a handful of DynamoDB calls: 14 s of timeouts in
+ * the worst case (a cold instance, every fetch hanging up to its limit), plus the SDK calls with their retries. 20 s
+ * covers that and stays under API Gateway's 30 s integration timeout, so that the user sees our error page rather
+ * than API Gateway's bare 503.
+ */
+const TIMEOUT_SECONDS: Record<HandlerName, number> = { metadata: 5, jwks: 5, token: 10, authorize: 20, seed: 60 };
+
+/**
+ * The token function is the hot path (memory buys CPU, and so latency for signing and verifying). The authorize
+ * function serves people, up to four requests per sign-in, mostly on cold instances since sign-ins are rare: 512 MB
+ * starts its bundle (the DynamoDB and Secrets Manager clients, jose) in about half the time 256 MB would.
+ */
+const MEMORY_MB: Record<HandlerName, number> = { metadata: 256, jwks: 256, token: 1024, authorize: 512, seed: 256 };
+
+/** `ForAllValues:StringLike` on `dynamodb:LeadingKeys`: only items whose partition key starts with one of these. */
+function leadingKeys(...prefixes: string[]): Record<string, Record<string, string[]>> {
+  return { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}#*`) } };
+}
+
+/** The interactive settings as AUTH_SERVER_CONFIG holds them (lambda/core/config.ts, `interactive`). */
+function interactiveSettings(options: InteractiveSignInOptions | undefined) {
+  const enabled = options?.enabled ?? CONFIG_DEFAULTS.interactive.enabled;
+  return {
+    config: enabled
+      ? {
+          enabled,
+          productName: options?.productName ?? CONFIG_DEFAULTS.interactive.productName,
+          transactionTtlSeconds:
+            options?.transactionLifetime?.toSeconds() ?? CONFIG_DEFAULTS.interactive.transactionTtlSeconds,
+        }
+      : { enabled },
+  };
+}
 
 /**
  * What the account's IAM principals may be allowed to do with the signing key: what CloudFormation calls to create,
@@ -626,6 +904,7 @@ function validateProps(props: IdJagAuthorizationServerProps): void {
   ) {
     throw new Error(`domainName must be a host name such as auth.example.com, got '${props.domainName}'`);
   }
+  validateInteractive(props.interactive);
   try {
     // The issuer is a deploy-time value; a placeholder lets the core validate everything else now, at synth.
     resolveServerConfig(
@@ -635,11 +914,39 @@ function validateProps(props: IdJagAuthorizationServerProps): void {
         defaultResource: props.defaultResource,
         accessTokenTtlSeconds: props.accessTokenLifetime?.toSeconds(),
         clockSkewSeconds: props.clockSkew?.toSeconds(),
+        interactive: Token.isUnresolved(props.interactive?.productName)
+          ? undefined
+          : interactiveSettings(props.interactive).config,
       },
       { source: 'IdJagAuthorizationServer props' },
     );
   } catch (error) {
     if (error instanceof ConfigError) throw new Error(error.message);
     throw error;
+  }
+}
+
+function validateInteractive(options: InteractiveSignInOptions | undefined): void {
+  if (options === undefined) return;
+  const { productName, transactionLifetime, throttlingRateLimit, throttlingBurstLimit } = options;
+  if (
+    productName !== undefined &&
+    !Token.isUnresolved(productName) &&
+    !(productName.length >= 1 && productName.length <= 100)
+  ) {
+    throw new Error(`interactive.productName must be 1 to 100 characters, got ${productName.length}`);
+  }
+  if (transactionLifetime !== undefined) {
+    const seconds = transactionLifetime.toSeconds({ integral: false });
+    if (!Number.isInteger(seconds) || seconds < 60 || seconds > 3600) {
+      throw new Error(
+        `interactive.transactionLifetime must be whole seconds from 1 to 60 minutes, got ${transactionLifetime.toHumanString()}`,
+      );
+    }
+  }
+  for (const [name, value] of Object.entries({ throttlingRateLimit, throttlingBurstLimit })) {
+    if (value !== undefined && !Token.isUnresolved(value) && !(Number.isFinite(value) && value >= 0)) {
+      throw new Error(`interactive.${name} must be a number of at least 0, got ${value}`);
+    }
   }
 }

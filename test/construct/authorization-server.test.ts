@@ -1,10 +1,12 @@
 import { App, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { resolveServerConfig } from '../../lambda/core/config';
 import { IdJagAuthorizationServer, type IdJagAuthorizationServerProps, TokenSigningAlgorithm } from '../../lib';
 
 const RESOURCES = [{ id: 'https://mcp.example.com/mcp', scopes: ['files:read', 'files:write'] }];
@@ -33,7 +35,7 @@ describe('IdJagAuthorizationServer', () => {
   const { server, template } = synth();
 
   describe('API', () => {
-    it('is an HTTP API with the metadata, JWKS and token routes', () => {
+    it('is an HTTP API with the metadata, JWKS, token and sign-in routes', () => {
       template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
       template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
       const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
@@ -43,7 +45,10 @@ describe('IdJagAuthorizationServer', () => {
         'ANY /token',
         'GET /.well-known/oauth-authorization-server',
         'GET /.well-known/openid-configuration',
+        'GET /authorize',
+        'GET /callback',
         'GET /jwks.json',
+        'POST /authorize',
       ]);
     });
 
@@ -68,8 +73,8 @@ describe('IdJagAuthorizationServer', () => {
   });
 
   describe('functions', () => {
-    it('runs three functions from the prebuilt bundles on arm64 and a current Node.js runtime', () => {
-      template.resourceCountIs('AWS::Lambda::Function', 3);
+    it('runs four functions from the prebuilt bundles on arm64 and a current Node.js runtime', () => {
+      template.resourceCountIs('AWS::Lambda::Function', 4);
       for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
         expect(fn.Properties).toMatchObject({
           Architectures: ['arm64'],
@@ -82,7 +87,7 @@ describe('IdJagAuthorizationServer', () => {
     });
 
     it('gives each function its own log group with a retention', () => {
-      template.resourceCountIs('AWS::Logs::LogGroup', 4);
+      template.resourceCountIs('AWS::Logs::LogGroup', 5);
       template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
     });
 
@@ -129,7 +134,7 @@ describe('IdJagAuthorizationServer', () => {
     });
 
     it('uses an existing table instead of creating one', () => {
-      const stack = new Stack();
+      const stack = new Stack(new App({ builtinCloudFormationValidation: false }));
       const table = dynamodb.Table.fromTableName(stack, 'Existing', 'registry');
       new IdJagAuthorizationServer(stack, 'Auth', { resources: RESOURCES, table });
       const existing = Template.fromStack(stack);
@@ -177,9 +182,23 @@ describe('IdJagAuthorizationServer', () => {
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:PutItem',
         'dynamodb:Query',
+        'dynamodb:UpdateItem',
         'kms:GetPublicKey',
         'kms:Sign',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+      ]);
+    });
+
+    it('grants the authorize function only its table actions and its logs: no KMS, no secrets without connections', () => {
+      expect(actionsOf('AuthorizeRole')).toEqual([
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
       ]);
@@ -213,7 +232,7 @@ describe('IdJagAuthorizationServer', () => {
 
   describe('rotation and custom keys', () => {
     it('publishes previous and next keys and lets the JWKS function read them', () => {
-      const stack = new Stack();
+      const stack = new Stack(new App({ builtinCloudFormationValidation: false }));
       const active = new kms.Key(stack, 'Active', {
         keySpec: kms.KeySpec.ECC_NIST_P256,
         keyUsage: kms.KeyUsage.SIGN_VERIFY,
@@ -244,7 +263,8 @@ describe('IdJagAuthorizationServer', () => {
 
   describe('custom domain', () => {
     it('maps the domain, makes it the issuer and disables the execute-api endpoint', () => {
-      const stack = new Stack(undefined, 'Domain', { env: { region: 'eu-west-1' } });
+      const app = new App({ builtinCloudFormationValidation: false });
+      const stack = new Stack(app, 'Domain', { env: { region: 'eu-west-1' } });
       const certificate = acm.Certificate.fromCertificateArn(
         stack,
         'Cert',
@@ -267,9 +287,9 @@ describe('IdJagAuthorizationServer', () => {
   });
 
   describe('alarms and metrics', () => {
-    it('creates alarms for token failures, dependency throttling, token errors, API 5xx and function throttles', () => {
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
-      expect(server.alarms).toHaveLength(5);
+    it('creates alarms for token failures, dependency throttling, token errors, API 5xx, function throttles and sign-in failures', () => {
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+      expect(server.alarms).toHaveLength(6);
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'TokenFailures',
         Namespace: 'IdJagAuthorizationServer',
@@ -290,6 +310,195 @@ describe('IdJagAuthorizationServer', () => {
     });
   });
 
+  describe('interactive sign-in', () => {
+    /** AUTH_SERVER_CONFIG as a function reads it, with a placeholder for the deploy-time issuer. */
+    const configOf = (from: Template, description: string) => {
+      const value = environmentOf(from, description).AUTH_SERVER_CONFIG as { 'Fn::Join': [string, unknown[]] };
+      const parts = value['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'https://api.invalid'));
+      return resolveServerConfig(JSON.parse(parts.join('')), { source: description });
+    };
+    /** The routes whose integration invokes the function with this logical id prefix. */
+    const routesTo = (from: Template, functionPrefix: string) => {
+      const integrations = Object.entries(from.findResources('AWS::ApiGatewayV2::Integration'))
+        .filter(([, integration]) =>
+          JSON.stringify(integration.Properties.IntegrationUri).includes(`"${functionPrefix}`),
+        )
+        .map(([id]) => id);
+      return Object.values(from.findResources('AWS::ApiGatewayV2::Route'))
+        .filter((route) => integrations.some((id) => JSON.stringify(route.Properties.Target).includes(`"${id}"`)))
+        .map((route) => route.Properties.RouteKey)
+        .sort();
+    };
+    const signInRoutes = ['GET /authorize', 'GET /callback', 'POST /authorize'];
+
+    it('runs the authorize function from its own bundle with the configuration, the table, the cache and metrics', () => {
+      expect(server.authorizeFunction).toBeDefined();
+      expect(environmentOf(template, 'authorize')).toEqual({
+        AUTH_SERVER_CONFIG: environmentOf(template, 'token').AUTH_SERVER_CONFIG,
+        TABLE_NAME: { Ref: expect.stringMatching(/^AuthTable/) },
+        REGISTRY_CACHE_SECONDS: '30',
+        METRICS_NAMESPACE: 'IdJagAuthorizationServer',
+        METRICS_SERVER_NAME: server.metricsServerName,
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+      const [authorize] = Object.values(
+        template.findResources('AWS::Lambda::Function', {
+          Properties: { Description: 'ID-JAG authorization server: authorize' },
+        }),
+      );
+      expect(authorize!.Properties).toMatchObject({
+        Timeout: 20,
+        MemorySize: 512,
+        Role: { 'Fn::GetAtt': [expect.stringMatching(/^AuthAuthorizeRole/), 'Arn'] },
+      });
+      const codes = Object.values(template.findResources('AWS::Lambda::Function')).map(
+        (fn) => fn.Properties.Code.S3Key,
+      );
+      expect(new Set(codes).size).toBe(4);
+    });
+
+    it('gives every function the same interactive settings, so that the metadata advertises the flow', () => {
+      for (const description of ['metadata', 'jwks', 'token', 'authorize']) {
+        expect(configOf(template, description).interactive).toEqual({
+          enabled: true,
+          productName: 'MCP server',
+          transactionTtlSeconds: 600,
+          codeTtlSeconds: 60,
+        });
+      }
+    });
+
+    it('puts productName and transactionLifetime into the configuration', () => {
+      const { template: named } = synth({
+        interactive: { productName: 'Acme Files', transactionLifetime: Duration.minutes(15) },
+      });
+      expect(configOf(named, 'authorize').interactive).toMatchObject({
+        enabled: true,
+        productName: 'Acme Files',
+        transactionTtlSeconds: 900,
+      });
+      expect(configOf(named, 'metadata').interactive).toEqual(configOf(named, 'authorize').interactive);
+    });
+
+    it('routes GET and POST /authorize and GET /callback to the authorize function, and nothing else', () => {
+      expect(routesTo(template, 'AuthAuthorizeFunction')).toEqual(signInRoutes);
+      expect(routesTo(template, 'AuthTokenFunction')).toEqual(['ANY /token']);
+    });
+
+    it('lets API Gateway invoke the authorize function on each of its routes only', () => {
+      const permissions = Object.values(
+        template.findResources('AWS::Lambda::Permission', {
+          Properties: { FunctionName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AuthAuthorizeFunction'), 'Arn'] } },
+        }),
+      );
+      const paths = permissions.map(
+        (permission) => JSON.stringify(permission.Properties.SourceArn).match(/\/\*\/\*([^"]*)"/)?.[1],
+      );
+      expect(paths.sort()).toEqual(['/authorize', '/authorize', '/callback']);
+      for (const permission of permissions) expect(permission.Properties.Principal).toBe('apigateway.amazonaws.com');
+    });
+
+    it('throttles each sign-in route below the stage, and deploys the stage after the routes it names', () => {
+      const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+      expect(stage!.Properties.RouteSettings).toEqual(
+        Object.fromEntries(signInRoutes.map((key) => [key, { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 }])),
+      );
+      // CloudFormation refuses route settings for a route that does not exist yet.
+      const routeIds = Object.entries(template.findResources('AWS::ApiGatewayV2::Route'))
+        .filter(([, route]) => signInRoutes.includes(route.Properties.RouteKey))
+        .map(([id]) => id);
+      expect(stage!.DependsOn).toEqual(expect.arrayContaining(routeIds));
+    });
+
+    it('honours the sign-in throttling props, and never defaults above a lower stage limit', () => {
+      const settings = (props: Partial<IdJagAuthorizationServerProps>) =>
+        Object.values(synth(props).template.findResources('AWS::ApiGatewayV2::Stage'))[0]!.Properties.RouteSettings[
+          'GET /callback'
+        ];
+      expect(settings({ interactive: { throttlingRateLimit: 5, throttlingBurstLimit: 10 } })).toEqual({
+        ThrottlingRateLimit: 5,
+        ThrottlingBurstLimit: 10,
+      });
+      expect(settings({ throttlingRateLimit: 8, throttlingBurstLimit: 16 })).toEqual({
+        ThrottlingRateLimit: 8,
+        ThrottlingBurstLimit: 16,
+      });
+    });
+
+    it('alarms on sign-in failures of the server (upstream IdPs, secrets, DynamoDB), 3 in 5 minutes', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'SignInFailures',
+        Namespace: 'IdJagAuthorizationServer',
+        Dimensions: [{ Name: 'Server', Value: server.metricsServerName }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 3,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    });
+
+    it('offers metrics for codes issued, denials, rejections and failures by error code', () => {
+      expect(server.metricSignInCodesIssued().metricName).toBe('SignInCodesIssued');
+      expect(server.metricSignInDenials().metricName).toBe('SignInDenials');
+      expect(server.metricSignInRejections('invalid_request').dimensions).toEqual({
+        Server: server.metricsServerName,
+        Error: 'invalid_request',
+      });
+      expect(server.metricSignInFailures('temporarily_unavailable')).toMatchObject({
+        metricName: 'SignInFailures',
+        namespace: 'IdJagAuthorizationServer',
+        dimensions: { Server: server.metricsServerName, Error: 'temporarily_unavailable' },
+      });
+    });
+
+    it('warns at synth that a connection secret under a customer managed key needs kms:Decrypt from its key policy', () => {
+      const app = new App({ builtinCloudFormationValidation: false });
+      const stack = new Stack(app, 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
+      const secret = secretsmanager.Secret.fromSecretAttributes(stack, 'Encrypted', {
+        secretCompleteArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:globex-oidc-AbCdEf',
+        encryptionKey: kms.Key.fromKeyArn(stack, 'SecretKey', 'arn:aws:kms:eu-west-1:123456789012:key/secrets'),
+      });
+      new IdJagAuthorizationServer(stack, 'Auth', {
+        resources: RESOURCES,
+        interactive: { connectionSecrets: [secret] },
+      });
+      Annotations.fromStack(stack).hasWarning('/Stack/Auth', Match.stringLikeRegexp('customer managed KMS key'));
+      expect(JSON.stringify(Template.fromStack(stack).toJSON())).not.toContain('kms:Decrypt');
+    });
+
+    describe('when disabled', () => {
+      const { server: off, template: jwtBearerOnly } = synth({ interactive: { enabled: false } });
+
+      it('creates no authorize function, no sign-in routes and no route settings', () => {
+        expect(off.authorizeFunction).toBeUndefined();
+        jwtBearerOnly.resourceCountIs('AWS::Lambda::Function', 3);
+        const routes = Object.values(jwtBearerOnly.findResources('AWS::ApiGatewayV2::Route')).map(
+          (route) => route.Properties.RouteKey,
+        );
+        expect(routes.filter((key) => signInRoutes.includes(key))).toEqual([]);
+        expect(routes).toHaveLength(4);
+        const [stage] = Object.values(jwtBearerOnly.findResources('AWS::ApiGatewayV2::Stage'));
+        expect(stage!.Properties.RouteSettings).toBeUndefined();
+      });
+
+      it('tells every function that the flow is off, so the metadata advertises jwt-bearer only', () => {
+        for (const description of ['metadata', 'token']) {
+          expect(configOf(jwtBearerOnly, description).interactive.enabled).toBe(false);
+        }
+      });
+
+      it('gives the token function no code or grant writes, and raises no sign-in alarm', () => {
+        const text = JSON.stringify(jwtBearerOnly.toJSON());
+        expect(text).not.toContain('CODE#');
+        expect(text).not.toContain('GRANT#');
+        expect(text).not.toContain('LOGIN#');
+        expect(text).not.toContain('SignInFailures');
+        expect(off.alarms).toHaveLength(5);
+      });
+    });
+  });
+
   describe('validation', () => {
     it.each<[string, Partial<IdJagAuthorizationServerProps>, RegExp]>([
       ['a domain without certificate', { domainName: 'auth.example.com' }, /domainName and certificate go together/],
@@ -297,6 +506,27 @@ describe('IdJagAuthorizationServer', () => {
       ['an unknown default resource', { defaultResource: 'https://other.example' }, /defaultResource/],
       ['a token lifetime above a day', { accessTokenLifetime: Duration.hours(25) }, /accessTokenTtlSeconds/],
       ['a malformed scope', { resources: [{ id: 'https://m.example', scopes: ['a b'] }] }, /scopes/],
+      [
+        'a sign-in that may last under a minute',
+        { interactive: { transactionLifetime: Duration.seconds(30) } },
+        /interactive\.transactionLifetime must be whole seconds from 1 to 60 minutes/,
+      ],
+      [
+        'a sign-in that may last over an hour',
+        { interactive: { transactionLifetime: Duration.minutes(61) } },
+        /interactive\.transactionLifetime/,
+      ],
+      [
+        'an empty product name',
+        { interactive: { productName: '' } },
+        /interactive\.productName must be 1 to 100 characters/,
+      ],
+      ['a product name over 100 characters', { interactive: { productName: 'x'.repeat(101) } }, /productName/],
+      [
+        'a negative sign-in throttle',
+        { interactive: { throttlingRateLimit: -1 } },
+        /interactive\.throttlingRateLimit must be a number of at least 0/,
+      ],
     ])('rejects %s with a clear message', (_, props, message) => {
       expect(() => synth(props)).toThrow(message);
     });
@@ -348,6 +578,7 @@ describe('IdJagAuthorizationServer', () => {
           throttlingRateLimit: 10,
           throttlingBurstLimit: 20,
           tokenErrorAlarmThreshold: 5,
+          interactive: { productName: 'Other', transactionLifetime: Duration.minutes(5) },
         }),
       ).toEqual(base);
       expect(properties({ registry, pruneRegistry: true })).not.toEqual(base);
@@ -508,7 +739,22 @@ describe('IdJagAuthorizationServer', () => {
     const stack = new Stack(app, 'Nag', { env: { account: '123456789012', region: 'eu-west-1' } });
     new IdJagAuthorizationServer(stack, 'Auth', {
       resources: RESOURCES,
-      registry: { tenants: [{ id: 'acme', issuers: [{ issuer: 'https://acme.okta.com' }] }] },
+      registry: {
+        tenants: [
+          {
+            id: 'acme',
+            issuers: [{ issuer: 'https://acme.okta.com' }],
+            connection: {
+              issuer: 'https://acme.okta.com',
+              clientId: 'mcp',
+              clientSecret: { secretsManager: 'acme/oidc' },
+            },
+          },
+        ],
+      },
+      interactive: {
+        connectionSecrets: [secretsmanager.Secret.fromSecretNameV2(stack, 'CliSecret', 'globex/oidc')],
+      },
     });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).not.toThrow();

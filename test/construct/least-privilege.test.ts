@@ -1,7 +1,21 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { clientKey, issuerPartition, replayKey, tenantKey } from '../../lambda/adapters/dynamodb/items';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { DynamoGrantStore } from '../../lambda/adapters/dynamodb/grant-store';
+import {
+  clientKey,
+  codeKey,
+  connectionKey,
+  grantKey,
+  issuerPartition,
+  loginKey,
+  replayKey,
+  tenantKey,
+} from '../../lambda/adapters/dynamodb/items';
+import { DynamoRegistry } from '../../lambda/adapters/dynamodb/registry';
+import { DynamoReplayStore } from '../../lambda/adapters/dynamodb/replay-store';
 import { IdJagAuthorizationServer, type IdJagAuthorizationServerProps } from '../../lib';
 
 /**
@@ -300,7 +314,7 @@ describe("the token function's table access", () => {
     JSON.stringify(statement.Action).includes('dynamodb:'),
   );
 
-  it('writes (put and delete) only items whose partition key starts with REPLAY#', () => {
+  it('writes single-use records (put and delete), redeems codes (update) and records revocations (put), nothing else', () => {
     const writes = dynamo.filter((statement) => actionsOf(statement, DYNAMODB_WRITES).length > 0);
     expect(writes).toEqual([
       {
@@ -309,24 +323,44 @@ describe("the token function's table access", () => {
         Resource: table,
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REPLAY#*'] } },
       },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:UpdateItem',
+        Resource: table,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CODE#*'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:PutItem',
+        Resource: table,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['GRANT#*'] } },
+      },
     ]);
   });
 
-  it('has no write action without the leading-key condition, and none of the others at all', () => {
+  it('has no write action without a leading-key condition, and none of the others at all', () => {
     for (const statement of dynamo) {
       const writes = actionsOf(statement, DYNAMODB_WRITES);
       if (writes.length === 0) continue;
-      expect(statement.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REPLAY#*'] } });
-      expect(writes.sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem']);
+      expect(Object.keys(statement.Condition ?? {})).toEqual(['ForAllValues:StringLike']);
+      expect(Object.keys(statement.Condition!['ForAllValues:StringLike']!)).toEqual(['dynamodb:LeadingKeys']);
+      for (const action of writes)
+        expect(['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']).toContain(action);
     }
   });
 
-  it('matches the keys of single-use records and no registration key', () => {
-    const pattern = 'REPLAY#*';
-    expect(like(pattern, replayKey('assertion:https://idp.example', 'jti-1').pk)).toBe(true);
-    for (const pk of [tenantKey('acme').pk, clientKey('claude').pk, issuerPartition('https://idp.example')]) {
-      expect(like(pattern, pk)).toBe(false);
-    }
+  it('matches the keys of single-use records, codes and revocations, and no registration or login key', () => {
+    const own = [replayKey('assertion:https://idp.example', 'jti-1'), codeKey('c0de-hash'), grantKey('grant-1')];
+    const others = [
+      tenantKey('acme'),
+      clientKey('claude'),
+      connectionKey('acme'),
+      { pk: issuerPartition('https://idp.example') },
+      loginKey('login-1'),
+    ];
+    const patterns = ['REPLAY#*', 'CODE#*', 'GRANT#*'];
+    for (const key of own) expect(patterns.some((pattern) => like(pattern, key.pk))).toBe(true);
+    for (const key of others) expect(patterns.some((pattern) => like(pattern, key.pk))).toBe(false);
   });
 
   it('reads (GetItem, BatchGetItem, Query) the table itself, not its index, without conditions', () => {
@@ -340,3 +374,335 @@ describe("the token function's table access", () => {
     ]);
   });
 });
+
+/** What one DynamoDB call asks IAM for: the action, the table or its index, and the partition keys it touches. */
+interface TableRequest {
+  readonly action: string;
+  readonly on: 'table' | 'index';
+  readonly leadingKeys: readonly string[];
+}
+
+/**
+ * A DynamoDB client that answers every call with an empty result and records what IAM would be asked. The real
+ * adapters run against it, so that the requests checked below are exactly those the functions make.
+ */
+function recordingClient(): { client: DynamoDBClient; requests: TableRequest[] } {
+  const requests: TableRequest[] = [];
+  type Input = {
+    Key?: { pk?: { S?: string } };
+    Item?: { pk?: { S?: string } };
+    IndexName?: string;
+    ExpressionAttributeValues?: { ':pk'?: { S?: string } };
+    RequestItems?: Record<string, { Keys: { pk?: { S?: string } }[] }>;
+  };
+  const send = async (command: { input: Input; constructor: { name: string } }) => {
+    const name = command.constructor.name.replace(/Command$/, '');
+    const { input } = command;
+    const keys =
+      name === 'BatchGetItem'
+        ? Object.values(input.RequestItems ?? {}).flatMap((request) => request.Keys.map((key) => key.pk?.S ?? ''))
+        : name === 'Query'
+          ? [input.ExpressionAttributeValues?.[':pk']?.S ?? '']
+          : [(input.Key ?? input.Item)?.pk?.S ?? ''];
+    requests.push({ action: `dynamodb:${name}`, on: input.IndexName ? 'index' : 'table', leadingKeys: keys });
+    return { Attributes: {}, Items: [], Responses: {} };
+  };
+  return { client: { send } as unknown as DynamoDBClient, requests };
+}
+
+/**
+ * Whether an identity policy's Allow statements allow a request: an action pattern matches, the resource is the
+ * table (or its index), and the only condition this construct uses, `ForAllValues:StringLike` on
+ * `dynamodb:LeadingKeys`, holds for every key. (ForAllValues over no keys holds too: every request here has keys.)
+ */
+function allows(statements: Statement[], request: TableRequest, resources: { table: unknown; index: unknown }) {
+  expect(request.leadingKeys.length).toBeGreaterThan(0);
+  return statements.some((statement) => {
+    if (statement.Effect !== 'Allow' || actionsOf(statement, [request.action]).length === 0) return false;
+    const wanted = JSON.stringify(resources[request.on]);
+    if (![statement.Resource].flat().some((resource) => JSON.stringify(resource) === wanted)) return false;
+    if (statement.Condition === undefined) return true;
+    expect(Object.keys(statement.Condition)).toEqual(['ForAllValues:StringLike']);
+    const patterns = [statement.Condition['ForAllValues:StringLike']!['dynamodb:LeadingKeys']].flat() as string[];
+    return request.leadingKeys.every((key) => patterns.some((pattern) => like(pattern, key)));
+  });
+}
+
+const NOW = 1_800_000_000;
+const TRANSACTION = {
+  id: 'login-1',
+  browserBinding: 'binding',
+  clientId: 'inspector',
+  redirectUri: 'http://127.0.0.1/callback',
+  codeChallenge: 'challenge',
+  resource: 'https://mcp.example.com/mcp',
+  scopes: ['files:read'],
+  consented: false,
+  createdAt: NOW,
+  expiresAt: NOW + 600,
+};
+const CODE = {
+  codeHash: 'c0de-hash',
+  grantId: 'grant-1',
+  clientId: 'inspector',
+  redirectUri: 'http://127.0.0.1/callback',
+  codeChallenge: 'challenge',
+  resource: 'https://mcp.example.com/mcp',
+  scopes: ['files:read'],
+  tenantId: 'acme',
+  idpIssuer: 'https://acme.okta.com',
+  idpSubject: 'alice',
+  issuedAt: NOW,
+  expiresAt: NOW + 60,
+};
+
+/** Every table call the authorize function's adapters make: the registry's reads and the login's records. */
+async function authorizeCalls(): Promise<TableRequest[]> {
+  const { client, requests } = recordingClient();
+  const registry = new DynamoRegistry({ client, tableName: 'table', cacheMaxAgeMs: 0 });
+  const grants = new DynamoGrantStore({ client, tableName: 'table' });
+  await registry.getClient('inspector');
+  await registry.getTenant('acme');
+  await registry.connections();
+  await grants.createTransaction(TRANSACTION);
+  await grants.getTransaction(TRANSACTION.id, NOW);
+  await grants.updateTransaction(TRANSACTION.id, { tenantId: 'acme', consented: true }, NOW);
+  await grants.updateTransaction(TRANSACTION.id, {}, NOW);
+  await grants.consumeTransaction(TRANSACTION.id, NOW);
+  await grants.createCode(CODE);
+  return requests;
+}
+
+/** Every table call the token function's adapters make: registry reads, single use, code redemption, revocation. */
+async function tokenCalls(): Promise<TableRequest[]> {
+  const { client, requests } = recordingClient();
+  const registry = new DynamoRegistry({ client, tableName: 'table', cacheMaxAgeMs: 0 });
+  const replays = new DynamoReplayStore({ client, tableName: 'table' });
+  const grants = new DynamoGrantStore({ client, tableName: 'table' });
+  await registry.trustsForIssuer('https://acme.okta.com');
+  await registry.getClient('claude');
+  await registry.getTenant('acme');
+  const recorded = await replays.recordOnce({ namespace: 'https://acme.okta.com', id: 'jti-1', keepUntil: NOW }, NOW);
+  await recorded?.release();
+  await grants.redeemCode(CODE.codeHash, NOW);
+  await grants.revokeGrant(CODE.grantId, NOW, NOW + 3600);
+  await grants.isGrantRevoked(CODE.grantId, NOW);
+  return requests;
+}
+
+/** Keys of every kind of item in the table. */
+const EVERY_KEY = {
+  tenant: tenantKey('acme').pk,
+  issuer: issuerPartition('https://acme.okta.com'),
+  connection: connectionKey('acme').pk,
+  client: clientKey('claude').pk,
+  replay: replayKey('https://acme.okta.com', 'jti-1').pk,
+  login: loginKey('login-1').pk,
+  code: codeKey('c0de-hash').pk,
+  grant: grantKey('grant-1').pk,
+};
+
+describe("the authorize function's access", () => {
+  const { template } = synth((stack) => ({
+    registry: {
+      tenants: [
+        {
+          id: 'acme',
+          connection: {
+            issuer: 'https://acme.okta.com',
+            clientId: 'mcp',
+            clientSecret: { secretsManager: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme-oidc-AbCdEf' },
+          },
+        },
+        {
+          id: 'globex',
+          connection: {
+            issuer: 'https://globex.example',
+            clientId: 'mcp',
+            clientSecret: { secretsManager: 'globex/oidc' },
+          },
+        },
+        { id: 'initech', connection: { issuer: 'https://initech.example', clientId: 'mcp', authMethod: 'none' } },
+      ],
+    },
+    interactive: {
+      connectionSecrets: [
+        secretsmanager.Secret.fromSecretNameV2(stack, 'ByName', 'cli/hooli-oidc'),
+        secretsmanager.Secret.fromSecretCompleteArn(
+          stack,
+          'ByArn',
+          'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cli/umbrella-oidc-XyZ123',
+        ),
+      ],
+    },
+  }));
+  const statements = roleStatements(template, 'AuthAuthorizeRole');
+  const table = { 'Fn::GetAtt': [expect.stringMatching(/^AuthTable/), 'Arn'] };
+  const index = { 'Fn::Join': ['', [table, '/index/gsi1']] };
+  const secretName = (name: string) => ({
+    'Fn::Join': [
+      '',
+      ['arn:', { Ref: 'AWS::Partition' }, `:secretsmanager:eu-west-1:123456789012:secret:${name}-??????`],
+    ],
+  });
+
+  it('has no KMS permission at all, in its policies or in the key policy', () => {
+    for (const statement of statements) expect(actionsOf(statement, KMS_ACTIONS)).toEqual([]);
+    expect(JSON.stringify(statements)).not.toContain('kms:');
+    expect(JSON.stringify(keyPolicyOf(template))).not.toContain('AuthorizeRole');
+  });
+
+  it('writes login records and codes (put) and login records (update) only, by leading key', () => {
+    const writes = statements.filter((statement) => actionsOf(statement, DYNAMODB_WRITES).length > 0);
+    expect(writes).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:PutItem',
+        Resource: table,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LOGIN#*', 'CODE#*'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:UpdateItem',
+        Resource: table,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LOGIN#*'] } },
+      },
+    ]);
+  });
+
+  it('reads items by key and in batches from the table, and queries only the index', () => {
+    const reads = statements.filter(
+      (statement) =>
+        actionsOf(statement, DYNAMODB_WRITES).length === 0 && JSON.stringify(statement.Action).includes('dynamodb:'),
+    );
+    expect(reads).toEqual([
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: table },
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: index },
+    ]);
+  });
+
+  it('reads exactly the declared connection secrets: ARNs as given, names with the six-character suffix', () => {
+    const secrets = statements.filter((statement) => JSON.stringify(statement.Action).includes('secretsmanager:'));
+    expect(secrets).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: [
+          'arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme-oidc-AbCdEf',
+          secretName('globex/oidc'),
+          secretName('cli/hooli-oidc'),
+          'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cli/umbrella-oidc-XyZ123',
+        ],
+      },
+    ]);
+  });
+
+  it('may read no secret when no connection names one', () => {
+    const { template: bare } = synth();
+    expect(JSON.stringify(roleStatements(bare, 'AuthAuthorizeRole'))).not.toContain('secretsmanager:');
+  });
+
+  it('is allowed every table call its adapters make, and no write to any other kind of item', async () => {
+    const resources = { table: tableRef(template), index: { 'Fn::Join': ['', [tableRef(template), '/index/gsi1']] } };
+    const calls = await authorizeCalls();
+    expect(new Set(calls.map((call) => call.action))).toEqual(
+      new Set([
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ]),
+    );
+    for (const call of calls)
+      expect({ call, allowed: allows(statements, call, resources) }).toEqual({ call, allowed: true });
+    for (const [kind, key] of Object.entries(EVERY_KEY)) {
+      for (const action of DYNAMODB_WRITES) {
+        const expected =
+          (action === 'dynamodb:PutItem' && (kind === 'login' || kind === 'code')) ||
+          (action === 'dynamodb:UpdateItem' && kind === 'login');
+        const request = { action, on: 'table' as const, leadingKeys: [key] };
+        expect({ kind, action, allowed: allows(statements, request, resources) }).toEqual({
+          kind,
+          action,
+          allowed: expected,
+        });
+      }
+    }
+  });
+});
+
+describe("the token function's table access, proven against its adapters' calls", () => {
+  const { template } = synth();
+  const statements = roleStatements(template, 'AuthTokenRole');
+
+  it('is allowed every table call its adapters make, and no write to any other kind of item', async () => {
+    const resources = { table: tableRef(template), index: { 'Fn::Join': ['', [tableRef(template), '/index/gsi1']] } };
+    const calls = await tokenCalls();
+    expect(new Set(calls.map((call) => call.action))).toEqual(
+      new Set([
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:UpdateItem',
+      ]),
+    );
+    for (const call of calls)
+      expect({ call, allowed: allows(statements, call, resources) }).toEqual({ call, allowed: true });
+    for (const [kind, key] of Object.entries(EVERY_KEY)) {
+      for (const action of DYNAMODB_WRITES) {
+        const expected =
+          (kind === 'replay' && (action === 'dynamodb:PutItem' || action === 'dynamodb:DeleteItem')) ||
+          (kind === 'code' && action === 'dynamodb:UpdateItem') ||
+          (kind === 'grant' && action === 'dynamodb:PutItem');
+        const request = { action, on: 'table' as const, leadingKeys: [key] };
+        expect({ kind, action, allowed: allows(statements, request, resources) }).toEqual({
+          kind,
+          action,
+          allowed: expected,
+        });
+      }
+    }
+  });
+
+  it('may not query the index: the token path never lists registrations', async () => {
+    const resources = { table: tableRef(template), index: { 'Fn::Join': ['', [tableRef(template), '/index/gsi1']] } };
+    const request = { action: 'dynamodb:Query', on: 'index' as const, leadingKeys: ['CONNECTION'] };
+    expect(allows(statements, request, resources)).toBe(false);
+  });
+});
+
+describe('table writes of every role', () => {
+  it('are each restricted by leading key, but for the seed, which administers the registry', () => {
+    const { template } = synth(() => ({ registry: {} }));
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    let restricted = 0;
+    for (const policy of policies) {
+      const roles = JSON.stringify(policy.Properties.Roles);
+      for (const statement of policy.Properties.PolicyDocument.Statement as Statement[]) {
+        const writes = actionsOf(statement, DYNAMODB_WRITES);
+        if (writes.length === 0) continue;
+        if (roles.includes('"AuthSeedRole')) continue;
+        expect({ roles, condition: Object.keys(statement.Condition ?? {}) }).toEqual({
+          roles,
+          condition: ['ForAllValues:StringLike'],
+        });
+        const patterns = [statement.Condition!['ForAllValues:StringLike']!['dynamodb:LeadingKeys']].flat() as string[];
+        expect(patterns.length).toBeGreaterThan(0);
+        for (const pattern of patterns) expect(pattern).toMatch(/^(REPLAY|LOGIN|CODE|GRANT)#\*$/);
+        expect(writes.filter((action) => /Batch|PartiQL/.test(action))).toEqual([]);
+        restricted++;
+      }
+    }
+    // The token role's three statements and the authorize role's two.
+    expect(restricted).toBe(5);
+  });
+});
+
+/** The table's ARN as the template refers to it. */
+function tableRef(template: Template): unknown {
+  const [id] = Object.keys(template.findResources('AWS::DynamoDB::Table'));
+  return { 'Fn::GetAtt': [id, 'Arn'] };
+}
