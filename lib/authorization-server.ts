@@ -785,8 +785,9 @@ const TIMEOUT_SECONDS: Record<HandlerName, number> = { metadata: 5, jwks: 5, tok
 
 /**
  * The token function is the hot path (memory buys CPU, and so latency for signing and verifying). The authorize
- * function serves people, up to four requests per sign-in, mostly on cold instances since sign-ins are rare: 512 MB
- * starts its bundle (the DynamoDB and Secrets Manager clients, jose) in about half the time 256 MB would.
+ * function serves people, up to four requests per sign-in, often on cold instances since sign-ins are rare: 512 MB
+ * gives its start (the DynamoDB and Secrets Manager clients, jose) twice the CPU of 256 MB, as Lambda allots CPU in
+ * proportion to memory, at a cost that sign-in volumes make negligible.
  */
 const MEMORY_MB: Record<HandlerName, number> = { metadata: 256, jwks: 256, token: 1024, authorize: 512, seed: 256 };
 

@@ -7,7 +7,7 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 export const TABLE_KEYS = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  /** Epoch seconds, on replay records only; DynamoDB TTL deletes them some time after. */
+  /** Epoch seconds, on the records the server writes (replay, login, code, revoked grant); TTL deletes them later. */
   ttlAttribute: 'expiresAt',
   /** Lists configuration items by type (tenants, issuers, clients) so that nothing ever needs a Scan. */
   indexName: 'gsi1',
