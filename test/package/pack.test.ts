@@ -58,6 +58,7 @@ describe('the packed npm package', () => {
         'assets/metadata/index.mjs',
         'assets/jwks/index.mjs',
         'assets/token/index.mjs',
+        'assets/authorize/index.mjs',
         'dist/bin/admin.mjs',
         'README.md',
         'LICENSE',
@@ -101,8 +102,9 @@ describe('the packed npm package', () => {
     const functions = Object.values(template.Resources as Record<string, { Type: string }>).filter(
       (resource) => resource.Type === 'AWS::Lambda::Function',
     );
-    expect(functions).toHaveLength(3);
+    // metadata, JWKS, token and (the interactive flow being on by default) authorize
+    expect(functions).toHaveLength(4);
     const assets = JSON.parse(readFileSync(join(outdir, 'Consumer.assets.json'), 'utf8'));
-    expect(Object.keys(assets.files).length).toBeGreaterThanOrEqual(3);
+    expect(Object.keys(assets.files).length).toBeGreaterThanOrEqual(4);
   }, 60_000);
 });
