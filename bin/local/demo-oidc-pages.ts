@@ -136,18 +136,22 @@ export function errorPage(error: string, description: string): string {
 }
 
 /**
- * An HTML answer: never cached, never framed, nothing loaded but its own style; the form may post only here and be
- * redirected only to `formTargets` (browsers apply `form-action` to the redirect that answers a form post).
+ * An HTML answer: never cached, never framed, nothing loaded but its own style. `form: true` for a page with a form:
+ * it carries no `form-action`, because Chromium and Safari check that directive against every redirect that follows
+ * the submission (w3c/webappsec-csp#8), not only the first: the login form's post is answered by a redirect to the
+ * client (the authorization server's /callback), which redirects on to its own client's redirect URI, on any origin
+ * (an MCP client's loopback port, a native app's scheme). `form-action 'self' <client origin>` stopped the browser
+ * there, before the MCP client got its code. Without a form: `form-action 'none'`.
  */
 export function htmlResponse(
   statusCode: number,
   html: string,
-  formTargets: readonly string[] = [],
+  options: { form?: boolean } = {},
 ): APIGatewayProxyStructuredResultV2 {
   const csp = [
     "default-src 'none'",
     `style-src ${STYLE_HASH}`,
-    `form-action ${["'self'", ...formTargets].join(' ')}`,
+    ...(options.form ? [] : ["form-action 'none'"]),
     "frame-ancestors 'none'",
     "base-uri 'none'",
   ].join('; ');

@@ -191,7 +191,6 @@ export function createDemoOidc({ issuer, client, signingKey, clock }: DemoOidcOp
   const path = new URL(issuer).pathname.replace(/\/$/, '');
   const pending = new ShortLived<PendingSignIn>();
   const codes = new ShortLived<CodeGrant>();
-  const redirectOrigin = new URL(client.redirectUri).origin;
 
   /** Back to the client with RFC 9207's `iss`: only ever to its registered redirect URI. */
   function redirect(statusCode: 302 | 303, params: Record<string, string | undefined>) {
@@ -220,8 +219,7 @@ export function createDemoOidc({ issuer, client, signingKey, clock }: DemoOidcOp
         password: DEMO_PASSWORD,
         problem,
       }),
-      // The sign-in post is answered by a redirect to the client, which form-action must allow.
-      [redirectOrigin],
+      { form: true },
     );
 
   const authorize: HttpApiHandler = async (event) => {

@@ -244,6 +244,14 @@ describe('the demo IdP as an OpenID Connect provider', () => {
     expect(html).not.toMatch(/<script|\s(src|href|on[a-z]+)=/i);
   });
 
+  it('lets the sign-in post be redirected on to any origin: no form-action on the login form', async () => {
+    // Chromium checks form-action against every redirect after the post: here /login → the client's /callback → that
+    // client's own redirect URI on another origin (an MCP client's loopback port). `form-action 'self' <client>`
+    // stopped the browser at the last hop (test/e2e/mcp-interactive.test.ts drives it in Chromium).
+    const { response } = await openLogin(authorizationRequest().url);
+    expect(response.headers.get('content-security-policy')).not.toContain('form-action');
+  });
+
   it('selects the user named by login_hint', async () => {
     const { html } = await openLogin(authorizationRequest({ login_hint: 'bob@demo.example' }).url);
     expect(html).toContain('value="bob" required checked');
@@ -265,6 +273,7 @@ describe('the demo IdP as an OpenID Connect provider', () => {
     expect(response.status).toBe(400);
     expect(response.headers.get('location')).toBeNull();
     expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(response.headers.get('content-security-policy')).toContain("form-action 'none'");
     expect(html).toContain('<h1>Sign-in not possible</h1>');
   });
 
