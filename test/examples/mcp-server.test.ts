@@ -14,8 +14,7 @@ import type { OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk
 import { type LocalServer, startLocalServer } from '../../bin/local/server';
 import { createMcpServer, type RunningMcpServer } from '../../examples/mcp-server';
 import { documentedSubject } from '../support/outcome';
-
-type Fetch = (url: string | URL, init?: RequestInit) => Promise<Response>;
+import { type Fetch, routeOrigin } from '../support/route-origin';
 
 /**
  * examples/mcp-server.ts as a user runs it (`npm start`, then `npm run example:mcp`), seen by the MCP SDK's own
@@ -294,14 +293,6 @@ describe('the MCP server example, through the MCP SDK client', () => {
     });
   });
 });
-
-/** A fetch that sends requests for `from` (an origin) to `to`, as a port forward or a hosts entry would. */
-function routeOrigin(from: string, to: string): Fetch {
-  return (input, init) => {
-    const url = new URL(String(input));
-    return fetch(url.origin === from ? `${to}${url.pathname}${url.search}` : url, init);
-  };
-}
 
 /**
  * An MCP client's OAuth provider that already holds an access token: the transport sends it as `Authorization:

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 
 /** Debian's Chromium: the browser tests drive it through playwright-core, which never downloads a browser of its own. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -25,14 +25,28 @@ export interface HeadlessChromium {
   close(): Promise<void>;
 }
 
-/** Starts Chromium with a fresh profile; fails, never skips, when it is not installed. */
-export async function launchChromium(): Promise<HeadlessChromium> {
+function requireChromium(): void {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `the browser tests need Chromium at ${CHROMIUM_PATH}: install the Debian package \`chromium\` ` +
         '(apt-get install -y --no-install-recommends chromium; .ci/run does this)',
     );
   }
+}
+
+/**
+ * Starts Chromium for tests that need more than one browser: each `newContext()` is a fresh, separate one (its own
+ * cookies and storage, nothing on disk), as a second person's or a second machine's browser would be. Fails, never
+ * skips, when Chromium is not installed.
+ */
+export async function launchChromiumBrowser(): Promise<Browser> {
+  requireChromium();
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: FLAGS });
+}
+
+/** Starts Chromium with a fresh profile; fails, never skips, when it is not installed. */
+export async function launchChromium(): Promise<HeadlessChromium> {
+  requireChromium();
   const profile = mkdtempSync(join(tmpdir(), 'pages-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
