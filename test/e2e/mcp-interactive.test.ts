@@ -1,0 +1,350 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type OAuthClientProvider, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthTokens,
+} from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { DEMO_APP_CLIENT_ID, type LocalServer, startLocalServer } from '../../bin/local/server';
+import { createMcpServer, type RunningMcpServer } from '../../examples/mcp-server';
+import { BROWSER_COOKIE } from '../../lambda/core/authorize/transaction';
+import { launchChromiumBrowser } from '../support/browser';
+import { documentedSubject } from '../support/outcome';
+import { type Fetch, routeOrigin } from '../support/route-origin';
+
+jest.setTimeout(120_000);
+
+const SCREENSHOTS = join(__dirname, '../../test-artifacts/screenshots');
+
+/**
+ * The interactive flow as an MCP client meets it: the MCP TypeScript SDK's own client (`Client`,
+ * `StreamableHTTPClientTransport` and an `OAuthClientProvider` for the demo's pre-registered public client `demo-app`)
+ * connects to the example MCP server, is refused with 401, discovers our server through the protected resource
+ * metadata, and hands the authorization URL to a real browser: headless Chromium shows our consent page and the demo
+ * IdP's login form, and lands on the client's loopback redirect URI with a code, which the SDK redeems. Everything
+ * runs on loopback: the local server in demo mode, the example MCP server on a free port (reached as the demo resource
+ * http://localhost:3001/mcp through a routing fetch, see test/support/route-origin.ts), and the client's callback.
+ */
+describe('an MCP SDK client signs a user in with a real browser', () => {
+  let dataDir: string;
+  let as: LocalServer;
+  let mcp: RunningMcpServer;
+  let resource: string;
+  let viaResource: Fetch;
+  let callbacks: LoopbackCallbacks;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    dataDir = mkdtempSync(join(tmpdir(), 'id-jag-mcp-browser-'));
+    as = await startLocalServer({ port: 0, dataDir, inMemory: true, write: () => undefined });
+    resource = as.demo!.resource;
+    mcp = await createMcpServer({ issuer: as.issuer, resource, port: 0, log: () => undefined });
+    viaResource = routeOrigin(new URL(resource).origin, new URL(mcp.url).origin);
+    callbacks = await LoopbackCallbacks.start();
+    browser = await launchChromiumBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await callbacks?.close();
+    await mcp?.close();
+    await as?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** A fresh browser: its own cookies, as another person's or another machine's would be. */
+  async function freshPage(): Promise<{ context: BrowserContext; page: Page; console: string[] }> {
+    const context = await browser.newContext();
+    // A step that cannot happen fails with Playwright's message (what it waited for) well before jest's timeout.
+    context.setDefaultTimeout(15_000);
+    contexts.push(context);
+    const page = await context.newPage();
+    // What the browser refused (a Content-Security-Policy violation) it says on the console.
+    const console: string[] = [];
+    page.on('console', (message) => console.push(`${message.type()}: ${message.text()}`));
+    return { context, page, console };
+  }
+
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((context) => context.close()));
+  });
+
+  const transportFor = (provider: OAuthClientProvider) =>
+    new StreamableHTTPClientTransport(new URL(resource), { authProvider: provider, fetch: viaResource });
+
+  /** Connects without a token: the SDK runs discovery and hands over the authorization URL, as it does on a 401. */
+  async function startAuthorization(provider: DemoAppProvider): Promise<StreamableHTTPClientTransport> {
+    const transport = transportFor(provider);
+    const client = new Client({ name: 'browser-e2e', version: '1.0.0' });
+    await expect(client.connect(transport)).rejects.toBeInstanceOf(UnauthorizedError);
+    await client.close();
+    return transport;
+  }
+
+  /** Our consent page: approve. */
+  async function approve(page: Page, screenshot?: string): Promise<void> {
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    if (screenshot) await page.screenshot({ path: join(SCREENSHOTS, screenshot), fullPage: true });
+    await page.getByRole('button', { name: 'Approve' }).click();
+  }
+
+  /**
+   * The demo IdP's login form: a demo user and the password the form prints. Resolves once the form is filled in,
+   * with the click on "Sign in" under way (it settles when the redirects that follow have).
+   */
+  async function signInAtDemoIdp(page: Page, name: string, screenshot?: string): Promise<{ submitted: Promise<void> }> {
+    await page.waitForURL((url) => url.href.startsWith(`${as.demo!.demoIdp}/authorize?`));
+    await page.getByLabel(name).check();
+    await page.getByLabel('Password').fill('demo-password');
+    if (screenshot) await page.screenshot({ path: join(SCREENSHOTS, screenshot), fullPage: true });
+    return { submitted: page.getByRole('button', { name: 'Sign in' }).click() };
+  }
+
+  it('signs alice in through our consent page and the demo IdP, and the MCP server sees her identity', async () => {
+    // Given the SDK client of the public client demo-app, with its redirect URI on a loopback port of its own
+    const provider = new DemoAppProvider(callbacks.redirectUri, as.issuer);
+
+    // When it connects, it is refused, discovers our server, and asks the browser to go to our /authorize
+    const transport = await startAuthorization(provider);
+    const authorization = provider.authorizationUrl!;
+    expect(`${authorization.origin}${authorization.pathname}`).toBe(`${as.issuer}/authorize`);
+    expect(Object.fromEntries(authorization.searchParams)).toMatchObject({
+      response_type: 'code',
+      client_id: DEMO_APP_CLIENT_ID,
+      redirect_uri: callbacks.redirectUri,
+      code_challenge_method: 'S256',
+      state: provider.lastState,
+      resource, // the PRM's resource, RFC 8707
+      scope: 'mcp:tools', // the 401 challenge's scope
+    });
+
+    // And the browser approves our consent page, which names the client, the resource and the scope
+    const { page, console } = await freshPage();
+    const landed = callbacks.next();
+    await page.goto(authorization.href);
+    const heading = await page.getByRole('heading', { level: 1 }).textContent();
+    expect(heading).toBe(`${DEMO_APP_CLIENT_ID} wants to access ${resource}`);
+    expect(await page.getByRole('listitem').allTextContents()).toEqual(['mcp:tools']);
+    await expect(page.getByText('You will sign in with Demo organisation.').count()).resolves.toBe(1);
+    await approve(page, 'mcp-sdk-1-consent.png');
+
+    // And alice signs in at the demo IdP
+    await (await signInAtDemoIdp(page, 'Alice Demo', 'mcp-sdk-2-demo-idp-login.png')).submitted;
+
+    // Then the browser lands on the client's redirect URI with a code, the client's state and our issuer (RFC 9207),
+    // which the application checks itself: the SDK checks neither
+    await page.waitForURL((url) => url.href.startsWith(`${callbacks.redirectUri}?`));
+    const callback = await landed;
+    await page.screenshot({ path: join(SCREENSHOTS, 'mcp-sdk-3-back-at-the-client.png'), fullPage: true });
+    expect(callback.searchParams.getAll('state')).toEqual([provider.lastState]);
+    expect(callback.searchParams.getAll('iss')).toEqual([as.issuer]);
+    expect(callback.searchParams.has('error')).toBe(false);
+    // No page's policy blocked a step (the demo IdP's form-action once did: see its pages)
+    expect(console.filter((line) => /Content Security Policy|Refused to/i.test(line))).toEqual([]);
+    const code = callback.searchParams.get('code')!;
+    expect(code).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+
+    // And the SDK redeems the code (PKCE, the resource) at our token endpoint
+    await transport.finishAuth(code);
+    expect(provider.tokens()).toMatchObject({ token_type: expect.stringMatching(/^bearer$/i), scope: 'mcp:tools' });
+
+    // And, connecting again, it calls the MCP server's tools as alice of the demo tenant
+    const client = new Client({ name: 'browser-e2e', version: '1.0.0' });
+    await client.connect(transportFor(provider));
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((tool) => tool.name).sort()).toEqual(['echo', 'whoami']);
+      const whoami = await client.callTool({ name: 'whoami', arguments: {} });
+      expect(whoami.isError).toBeFalsy();
+      // The same sub as alice's ID-JAG from the same IdP gets (test/examples/mcp-server.test.ts): one person, one sub.
+      expect(whoami.structuredContent).toEqual({
+        sub: documentedSubject('demo', as.demo!.demoIdp, 'alice'),
+        tenant: 'demo',
+        idp_iss: as.demo!.demoIdp,
+        idp_sub: 'alice',
+        email: 'alice@demo.example',
+        client_id: DEMO_APP_CLIENT_ID,
+        scopes: ['mcp:tools'],
+      });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('binds the login to the browser with a __Host- cookie that Chromium keeps Secure, HttpOnly and SameSite=Lax', async () => {
+    // Given an authorization URL from the SDK
+    const provider = new DemoAppProvider(callbacks.redirectUri, as.issuer);
+    await startAuthorization(provider);
+
+    // When a browser opens it
+    const { context, page } = await freshPage();
+    const response = await page.goto(provider.authorizationUrl!.href);
+    expect(response?.status()).toBe(200);
+
+    // Then Chromium stores exactly one cookie for our server, the login cookie, with every attribute it was sent with
+    const cookies = await context.cookies(as.url);
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatchObject({
+      name: BROWSER_COOKIE,
+      value: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      domain: new URL(as.url).hostname, // host-only: no Domain attribute
+      path: '/',
+      secure: true,
+      httpOnly: true,
+      sameSite: 'Lax',
+    });
+    expect(cookies[0]!.expires).toBeGreaterThan(0); // Max-Age: not a session cookie that outlives the login
+  });
+
+  it('shows our error page, and no code, when the callback from the IdP is replayed in another browser', async () => {
+    // Given bob signing in, the demo IdP's answer (a redirect to our /callback with its code) held back in his browser.
+    // Playwright routes only the first request of a redirect chain, so the hold is on the login form's post.
+    const provider = new DemoAppProvider(callbacks.redirectUri, as.issuer);
+    await startAuthorization(provider);
+    const { page } = await freshPage();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const loginPost = `${as.demo!.demoIdp}/login`;
+    const callbackUrl = new Promise<string>((resolve, reject) => {
+      void page.route(loginPost, async (route) => {
+        try {
+          const answer = await route.fetch({ maxRedirects: 0 });
+          resolve(new URL(answer.headers().location ?? '', loginPost).href);
+          await held;
+          await route.fulfill({ response: answer });
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    await page.goto(provider.authorizationUrl!.href);
+    await approve(page);
+    const { submitted } = await signInAtDemoIdp(page, 'Bob Demo');
+    await page.waitForRequest(loginPost);
+    const stolen = await callbackUrl;
+    expect(stolen).toMatch(new RegExp(`^${as.url}/callback\\?`));
+
+    // When another browser, without bob's login cookie, opens that callback URL first
+    const other = await freshPage();
+    const hits = callbacks.count;
+    const response = await other.page.goto(stolen);
+
+    // Then it gets our error page, and the client's redirect URI is never reached
+    expect(response?.status()).toBe(400);
+    expect(other.page.url()).toBe(stolen);
+    expect(await other.page.getByRole('heading', { level: 1 }).textContent()).toBe('This sign-in cannot continue');
+    await expect(other.page.getByText('invalid_request', { exact: true }).count()).resolves.toBe(1);
+    await other.page.screenshot({ path: join(SCREENSHOTS, 'mcp-sdk-4-callback-replayed-error.png'), fullPage: true });
+    expect(callbacks.count).toBe(hits);
+
+    // And bob's own browser, following the IdP's answer now, still completes the sign-in with a code
+    const landed = callbacks.next();
+    release();
+    await submitted;
+    await page.waitForURL((url) => url.href.startsWith(`${callbacks.redirectUri}?`));
+    const callback = await landed;
+    expect(callback.searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+    expect(callback.searchParams.get('state')).toBe(provider.lastState);
+  });
+});
+
+/**
+ * The OAuth side of an MCP client built on the SDK, for the demo's pre-registered public client: client information
+ * stamped with the authorization server it belongs to, no secret (so `none` at the token endpoint, PKCE only), and no
+ * way to register itself. It keeps what the SDK saves, makes each `state`, and remembers where the SDK sent the user.
+ */
+class DemoAppProvider implements OAuthClientProvider {
+  authorizationUrl?: URL;
+  lastState?: string;
+  private verifier?: string;
+  private saved?: OAuthTokens;
+
+  constructor(
+    readonly redirectUrl: string,
+    private readonly issuer: string,
+  ) {}
+
+  get clientMetadata(): OAuthClientMetadata {
+    return {
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  clientInformation(): OAuthClientInformationMixed {
+    return { client_id: DEMO_APP_CLIENT_ID, issuer: this.issuer };
+  }
+  tokens(): OAuthTokens | undefined {
+    return this.saved;
+  }
+  saveTokens(tokens: OAuthTokens): void {
+    this.saved = tokens;
+  }
+  state(): string {
+    this.lastState = randomBytes(16).toString('base64url');
+    return this.lastState;
+  }
+  saveCodeVerifier(verifier: string): void {
+    this.verifier = verifier;
+  }
+  codeVerifier(): string {
+    if (!this.verifier) throw new Error('no code verifier saved');
+    return this.verifier;
+  }
+  redirectToAuthorization(url: URL): void {
+    this.authorizationUrl = url;
+  }
+}
+
+/** The MCP client's own loopback server for its redirect URI (RFC 8252 §7.3), as a desktop MCP client runs one. */
+class LoopbackCallbacks {
+  private readonly waiting: ((url: URL) => void)[] = [];
+  /** How many times the browser came back. */
+  count = 0;
+
+  private constructor(
+    private readonly server: Server,
+    readonly redirectUri: string,
+  ) {
+    server.on('request', (request, response) => {
+      const url = new URL(request.url ?? '/', redirectUri);
+      if (url.pathname !== '/callback') {
+        response.writeHead(404).end();
+        return;
+      }
+      this.count += 1;
+      this.waiting.shift()?.(url);
+      response
+        .writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' })
+        .end('<!doctype html><title>MCP client</title><h1>Signed in</h1><p>You can close this page.</p>');
+    });
+  }
+
+  static async start(): Promise<LoopbackCallbacks> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return new LoopbackCallbacks(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`);
+  }
+
+  /** The URL of the next request to the redirect URI. */
+  next(): Promise<URL> {
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
