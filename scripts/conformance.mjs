@@ -5,20 +5,21 @@
 //    if it is not there yet (`npm ci --prefix scripts/conformance`): it is kept apart from the project's
 //    dependencies, see scripts/conformance/package.json.
 // 2. Starts the local server (dist/bin/local-server.mjs, built first) on a free port with a configuration that
-//    pre-registers a public conformance client whose redirect URI is the tool's loopback callback. If the server
-//    refuses that configuration (the interactive flow's registry fields are not there yet), the refusal is a failed
-//    check and the server is started in demo mode instead, so that the metadata scenario still runs.
+//    pre-registers a public, first-party conformance client whose redirect URI is the tool's loopback callback, and
+//    signs the demo tenant's users in at the demo IdP the local server serves. If the server refuses that
+//    configuration, the refusal is a failed check and the server is started in demo mode instead, so that the
+//    metadata scenario still runs.
 // 3. Runs `conformance authorization` (every scenario: authorization-server-metadata-endpoint, then
 //    authorization-code-grant, which needs the first one's result) with Node.js 22.
 // 4. When the tool prints an authorization URL, opens it in headless Chromium (playwright-core, Debian's
-//    /usr/bin/chromium) and signs in at the demo IdP: see signIn() below, TO BE FILLED IN once the login form exists.
+//    /usr/bin/chromium) and signs alice in at the demo IdP: see signIn() below.
 // 5. Prints every check of the tool and of this script, and exits non-zero if any failed.
 //
 // Options: --keep (keep the work directory: config, server log, the tool's checks.json, screenshots),
 //          --verbose (the tool's own output too), --timeout <seconds> for the browser step (default 60),
 //          --issuer <url> [--client-id <id>] [--port <n>]: test a server that is already running instead (its client
 //          registered with the redirect URI http://127.0.0.1:<port>/callback; default port: a free one).
-// Not part of `npm test`: it is expected to fail until the interactive flow (authorization code + PKCE) exists.
+// Not part of `npm test` (it installs a second Node.js and needs the npm registry); .ci/run runs it after the tests.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -47,6 +48,14 @@ const CHROMIUM_FLAGS = [
 const CLIENT_ID = 'mcp-conformance';
 const RESOURCE = 'http://localhost:3001/mcp';
 const USERS = ['alice@demo.example', 'bob@demo.example'];
+/** Every demo user's password (README, "The local server"; the demo IdP prints it on its login form). */
+const DEMO_PASSWORD = 'demo-password';
+/** The demo IdP's registration of the local server, made at every start (bin/local/demo-idp.ts). */
+const DEMO_IDP_CLIENT = {
+  clientId: 'id-jag-local',
+  authMethod: 'client_secret_basic',
+  secretFile: 'demo-idp-client-secret',
+};
 
 const { values: options } = parseArgs({
   options: {
@@ -67,10 +76,9 @@ const check = (id, status, message = '') => {
 };
 
 /**
- * The registry the local server starts with: the demo tenant (trusting the demo IdP, and signing its users in there),
- * and the conformance client. MAY NEED ADJUSTING: `connection`, `redirectUris`, `firstParty` and the
- * authorization_code grant are being added to the registry schema (lambda/config/schema.ts) by the interactive flow's
- * work; match their final names and shapes here.
+ * The registry the local server starts with (docs/configuration-file.md): the demo resource, the demo tenant
+ * (trusting the demo IdP, and signing its users in there: its `connection`, whose client secret the local server
+ * keeps in <data dir>/secrets/), and the conformance client.
  */
 function registryConfig(base, callbackPort) {
   const demoIdp = `${base}/demo-idp`;
@@ -81,18 +89,23 @@ function registryConfig(base, callbackPort) {
         id: 'demo',
         displayName: 'Demo organisation',
         issuers: [{ issuer: demoIdp }],
-        // The tenant's OIDC connection (model: Connection in lambda/core/model.ts): the demo IdP as upstream.
-        connection: { issuer: demoIdp, clientId: 'id-jag-local', authMethod: 'none', domains: ['demo.example'] },
+        connection: {
+          issuer: demoIdp,
+          clientId: DEMO_IDP_CLIENT.clientId,
+          authMethod: DEMO_IDP_CLIENT.authMethod,
+          clientSecret: { file: DEMO_IDP_CLIENT.secretFile },
+          domains: ['demo.example'],
+        },
       },
     ],
     clients: [
       {
         clientId: CLIENT_ID,
         authMethod: 'none', // public: PKCE only, the tool sends client_id and no secret
-        grantTypes: ['authorization_code', 'refresh_token'],
+        grantTypes: ['authorization_code'],
         // Exactly what the tool sends: http://127.0.0.1:<-p port>/callback.
         redirectUris: [`http://127.0.0.1:${callbackPort}/callback`],
-        // No consent page for it; set false to drive the consent page too.
+        // No consent page for it; set false to drive the consent page too (signIn approves it).
         firstParty: true,
         tenants: ['demo'],
       },
@@ -101,20 +114,32 @@ function registryConfig(base, callbackPort) {
 }
 
 /**
- * FILL IN once the interactive flow and the demo IdP's login form exist. `page` has just been sent to the
- * authorization URL the tool printed; resolve when the browser is on its way to the tool's callback (the caller
- * waits for that). Expected path, per DESIGN.md and PROTOCOL.md §9–10:
- *   /authorize → home realm discovery (the only connection, or an email page: type the user's email)
- *   → the demo IdP's login form (`user` and the password printed on the page)
- *   → our /callback → (a consent page when the client is not first-party: approve)
- *   → 302 to http://127.0.0.1:<port>/callback?code=…&state=…&iss=…
- * Use roles and labels (page.getByLabel('Email'), page.getByRole('button', { name: 'Sign in' })) once the pages
- * have them.
+ * Signs `user` (a demo user's email) in. `page` has just been sent to the authorization URL the tool printed; resolves
+ * when the browser is on its way to the tool's callback (the caller waits for that). The path, PROTOCOL.md §9–10:
+ *   our /authorize → our pages, if the server shows any: home realm discovery (the work email), consent (approve)
+ *   → the demo IdP's login form (the user, and the password the form prints)
+ *   → our /callback → 302 to http://127.0.0.1:<port>/callback?code=…&state=…&iss=…
+ * Pages are found by their labels and buttons' accessible names (lambda/pages/texts.ts, bin/local/demo-oidc-pages.ts).
  */
 async function signIn(page, user) {
-  void page;
-  void user;
-  throw new Error('signIn() is not written yet (scripts/conformance.mjs)');
+  const email = page.getByLabel('Work email');
+  const approve = page.getByRole('button', { name: 'Approve' });
+  const password = page.getByLabel('Password');
+  // Our pages, as many as the server shows, until the demo IdP's form. A click waits for the navigation it starts.
+  for (let pages = 0; pages < 4; pages += 1) {
+    await email.or(approve).or(password).first().waitFor();
+    if (await email.isVisible()) {
+      await email.fill(user);
+      await page.getByRole('button', { name: 'Continue' }).click();
+    } else if (await approve.isVisible()) {
+      await approve.click();
+    } else {
+      break;
+    }
+  }
+  await page.getByLabel(user).check(); // the radio button labelled with the user's name and email
+  await password.fill(DEMO_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
 // ---- the steps ----
@@ -206,6 +231,8 @@ async function authorizeInBrowser(url, callbackPort, workDir) {
   const callback = `http://127.0.0.1:${callbackPort}/callback`;
   const browser = await launchBrowser();
   const page = await browser.newPage();
+  // A page that is not what signIn() expects fails its step with Playwright's message, well within the browser step.
+  page.setDefaultTimeout(Math.min(15_000, browserTimeoutMs));
   try {
     const reachedCallback = page.waitForURL((current) => current.href.startsWith(callback), {
       timeout: browserTimeoutMs,
