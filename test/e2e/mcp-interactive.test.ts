@@ -102,8 +102,13 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
    * The demo IdP's login form: a demo user and the password the form prints. Resolves once the form is filled in,
    * with the click on "Sign in" under way (it settles when the redirects that follow have).
    */
-  async function signInAtDemoIdp(page: Page, name: string, screenshot?: string): Promise<{ submitted: Promise<void> }> {
-    await page.waitForURL((url) => url.href.startsWith(`${as.demo!.demoIdp}/authorize?`));
+  async function signInAtDemoIdp(
+    page: Page,
+    name: string,
+    screenshot?: string,
+    demoIdp = as.demo!.demoIdp,
+  ): Promise<{ submitted: Promise<void> }> {
+    await page.waitForURL((url) => url.href.startsWith(`${demoIdp}/authorize?`));
     await page.getByLabel(name).check();
     await page.getByLabel('Password').fill('demo-password');
     if (screenshot) await page.screenshot({ path: join(SCREENSHOTS, screenshot), fullPage: true });
@@ -258,6 +263,53 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
     expect(callback.searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43,}$/);
     expect(callback.searchParams.get('state')).toBe(provider.lastState);
   });
+  it('keeps the login cookie when the IdP, on another site, sends the browser back (SameSite=Lax)', async () => {
+    // Given a second local server whose issuer is http://localhost:<port>: its pages and cookie are on localhost, its
+    // demo IdP stays on http://127.0.0.1:<port>/demo-idp, another site, as a real IdP is
+    const port = await freePort();
+    const otherDir = mkdtempSync(join(tmpdir(), 'id-jag-mcp-browser-site-'));
+    const crossSite = await startLocalServer({
+      port,
+      issuer: `http://localhost:${port}`,
+      dataDir: otherDir,
+      inMemory: true,
+      write: () => undefined,
+    });
+    try {
+      expect(new URL(crossSite.demo!.demoIdp).hostname).toBe('127.0.0.1');
+      const state = randomBytes(16).toString('base64url');
+      const authorization = new URL(`${crossSite.issuer}/authorize`);
+      authorization.search = new URLSearchParams({
+        response_type: 'code',
+        client_id: DEMO_APP_CLIENT_ID,
+        redirect_uri: callbacks.redirectUri,
+        code_challenge: randomBytes(32).toString('base64url'), // any S256-shaped value: the code is not redeemed
+        code_challenge_method: 'S256',
+        state,
+        resource,
+        scope: 'mcp:tools',
+      }).toString();
+
+      // When the browser approves, signs in at the IdP on 127.0.0.1, and is redirected to localhost/callback
+      const { context, page } = await freshPage();
+      await page.goto(authorization.href);
+      expect((await context.cookies(crossSite.issuer)).map((cookie) => cookie.name)).toEqual([BROWSER_COOKIE]);
+      await approve(page);
+      const landed = callbacks.next();
+      await (await signInAtDemoIdp(page, 'Alice Demo', undefined, crossSite.demo!.demoIdp)).submitted;
+      await page.waitForURL((url) => url.href.startsWith(`${callbacks.redirectUri}?`));
+
+      // Then the cookie came back with that cross-site navigation: our /callback recognised the browser and gave a code
+      const callback = await landed;
+      expect(callback.searchParams.get('error')).toBeNull();
+      expect(callback.searchParams.get('code')).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+      expect(callback.searchParams.get('state')).toBe(state);
+      expect(callback.searchParams.get('iss')).toBe(crossSite.issuer);
+    } finally {
+      await crossSite.close();
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  });
 });
 
 /**
@@ -347,4 +399,13 @@ class LoopbackCallbacks {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** A port free on 127.0.0.1 a moment ago, for a server whose issuer must name its port before it listens. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
