@@ -63,16 +63,16 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
   });
 
   /** A fresh browser: its own cookies, as another person's or another machine's would be. */
-  async function freshPage(): Promise<{ context: BrowserContext; page: Page; console: string[] }> {
+  async function freshPage(): Promise<{ context: BrowserContext; page: Page; consoleLines: string[] }> {
     const context = await browser.newContext();
     // A step that cannot happen fails with Playwright's message (what it waited for) well before jest's timeout.
     context.setDefaultTimeout(15_000);
     contexts.push(context);
     const page = await context.newPage();
     // What the browser refused (a Content-Security-Policy violation) it says on the console.
-    const console: string[] = [];
-    page.on('console', (message) => console.push(`${message.type()}: ${message.text()}`));
-    return { context, page, console };
+    const consoleLines: string[] = [];
+    page.on('console', (message) => consoleLines.push(`${message.type()}: ${message.text()}`));
+    return { context, page, consoleLines };
   }
 
   afterEach(async () => {
@@ -134,7 +134,7 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
     });
 
     // And the browser approves our consent page, which names the client, the resource and the scope
-    const { page, console } = await freshPage();
+    const { page, consoleLines } = await freshPage();
     const landed = callbacks.next();
     await page.goto(authorization.href);
     const heading = await page.getByRole('heading', { level: 1 }).textContent();
@@ -155,7 +155,7 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
     expect(callback.searchParams.getAll('iss')).toEqual([as.issuer]);
     expect(callback.searchParams.has('error')).toBe(false);
     // No page's policy blocked a step (the demo IdP's form-action once did: see its pages)
-    expect(console.filter((line) => /Content Security Policy|Refused to/i.test(line))).toEqual([]);
+    expect(consoleLines.filter((line) => /Content Security Policy|Refused to/i.test(line))).toEqual([]);
     const code = callback.searchParams.get('code')!;
     expect(code).toMatch(/^[A-Za-z0-9_-]{43,}$/);
 
