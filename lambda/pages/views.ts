@@ -41,11 +41,22 @@ function hidden(name: string, value: string): Html {
   return html`<input type="hidden" name="${name}" value="${value}">`;
 }
 
+/**
+ * The core's descriptions are written for `error_description` (lower case, no full stop, RFC 6749 style); on a page
+ * they read as a sentence.
+ */
+export function asSentence(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed === '') return trimmed;
+  const capitalised = trimmed[0]!.toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capitalised) ? capitalised : `${capitalised}.`;
+}
+
 function error(view: View<'error'>): PageContent {
   return {
     title: TEXTS.error.title,
     body: html`<h1>${TEXTS.error.heading}</h1>
-<p>${view.description}</p>
+<p>${asSentence(view.description)}</p>
 <p class="muted">${TEXTS.error.next}</p>
 <p class="muted small">${TEXTS.error.code(html`<code>${view.error}</code>`)}</p>`,
   };

@@ -243,3 +243,15 @@ describe('the consent page', () => {
     expect(shown).toHaveLength(9);
   });
 });
+
+describe('descriptions on the error page', () => {
+  it('reads the core description as a sentence: capitalised, with a full stop, and only once', async () => {
+    const { asSentence } = await import('../../lambda/pages/views');
+    expect(asSentence('this sign-in has expired, or was started in another browser')).toBe(
+      'This sign-in has expired, or was started in another browser.',
+    );
+    expect(asSentence('Already a sentence.')).toBe('Already a sentence.');
+    expect(asSentence('why?')).toBe('Why?');
+    expect(asSentence('')).toBe('');
+  });
+});

@@ -162,7 +162,7 @@ export function createAuthorizeEndpoint(deps: AuthorizeEndpointDeps) {
     const form = readForm(request, config.maxBodyBytes, []);
     const { transaction, secrets } = await liveTransaction(request, form.get(FORM_FIELDS.transaction));
     if (!safeEqual(form.get(FORM_FIELDS.csrf) ?? '', secrets.csrfToken)) {
-      throw new InvalidRequestError('this form has expired; start again from your application', 'csrf token mismatch');
+      throw new InvalidRequestError('this form has expired', 'csrf token mismatch');
     }
     const client = await clientOf(transaction);
     context.client = client.clientId;
@@ -384,7 +384,7 @@ export function createAuthorizeEndpoint(deps: AuthorizeEndpointDeps) {
   return { authorize, interact, callback };
 }
 
-const SESSION_LOST = 'this sign-in has expired or was started in another browser; start again from your application';
+const SESSION_LOST = 'this sign-in has expired, or was started in another browser';
 
 function page(status: number, view: PageView): Interaction {
   return { kind: 'page', status, page: view };
