@@ -126,6 +126,19 @@ describe('DynamoRegistry', () => {
     if (result.error) throw result.error;
   }
 
+  /** A client of the same dynalite that is throttled for as long as `throttling.on`. */
+  function flakyClient(throttling: { on: boolean }): DynamoDBClient {
+    const flaky = dynamo.client();
+    flaky.middlewareStack.add(
+      (next) => (args) => {
+        if (throttling.on) throw Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    return flaky;
+  }
+
   /** A client of the same dynalite that records the name of every command it sends. */
   function countingClient(): { client: DynamoDBClient; sent: string[] } {
     const sent: string[] = [];
@@ -364,20 +377,13 @@ describe('DynamoRegistry', () => {
     });
 
     it('does not cache a failure', async () => {
-      let fail = true;
-      const flaky = dynamo.client();
-      flaky.middlewareStack.add(
-        (next) => (args) => {
-          if (fail) throw Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
-          return next(args);
-        },
-        { step: 'initialize' },
-      );
+      const throttling = { on: true };
+      const flaky = flakyClient(throttling);
       try {
         await seed({ kind: 'connection', value: ACME_CONNECTION });
         const r = new DynamoRegistry({ client: flaky, tableName, nowMs: () => nowMs });
         await expect(r.connections()).rejects.toBeInstanceOf(TemporarilyUnavailableError);
-        fail = false;
+        throttling.on = false;
         expect(await r.connections()).toEqual([ACME_CONNECTION]);
       } finally {
         flaky.destroy();
@@ -572,20 +578,13 @@ describe('DynamoRegistry', () => {
     });
 
     it('does not cache a failure', async () => {
-      let fail = true;
-      const flaky = dynamo.client();
-      flaky.middlewareStack.add(
-        (next) => (args) => {
-          if (fail) throw Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
-          return next(args);
-        },
-        { step: 'initialize' },
-      );
+      const throttling = { on: true };
+      const flaky = flakyClient(throttling);
       try {
         await seed({ kind: 'client', value: CLAUDE });
         const r = new DynamoRegistry({ client: flaky, tableName, nowMs: () => nowMs });
         await expect(r.getClient('claude')).rejects.toBeInstanceOf(TemporarilyUnavailableError);
-        fail = false;
+        throttling.on = false;
         expect(await r.getClient('claude')).toEqual(CLAUDE);
       } finally {
         flaky.destroy();

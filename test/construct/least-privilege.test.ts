@@ -603,32 +603,15 @@ describe("the authorize function's access", () => {
   });
 
   it('is allowed every table call its adapters make, and no write to any other kind of item', async () => {
-    const resources = { table: tableRef(template), index: { 'Fn::Join': ['', [tableRef(template), '/index/gsi1']] } };
-    const calls = await authorizeCalls();
-    expect(new Set(calls.map((call) => call.action))).toEqual(
-      new Set([
-        'dynamodb:GetItem',
-        'dynamodb:BatchGetItem',
-        'dynamodb:Query',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-      ]),
+    await expectExactTableAccess(
+      template,
+      statements,
+      await authorizeCalls(),
+      ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      (kind, action) =>
+        (action === 'dynamodb:PutItem' && (kind === 'login' || kind === 'code')) ||
+        (action === 'dynamodb:UpdateItem' && kind === 'login'),
     );
-    for (const call of calls)
-      expect({ call, allowed: allows(statements, call, resources) }).toEqual({ call, allowed: true });
-    for (const [kind, key] of Object.entries(EVERY_KEY)) {
-      for (const action of DYNAMODB_WRITES) {
-        const expected =
-          (action === 'dynamodb:PutItem' && (kind === 'login' || kind === 'code')) ||
-          (action === 'dynamodb:UpdateItem' && kind === 'login');
-        const request = { action, on: 'table' as const, leadingKeys: [key] };
-        expect({ kind, action, allowed: allows(statements, request, resources) }).toEqual({
-          kind,
-          action,
-          allowed: expected,
-        });
-      }
-    }
   });
 });
 
@@ -637,34 +620,23 @@ describe("the token function's table access, proven against its adapters' calls"
   const statements = roleStatements(template, 'AuthTokenRole');
 
   it('is allowed every table call its adapters make, and no write to any other kind of item', async () => {
-    const resources = { table: tableRef(template), index: { 'Fn::Join': ['', [tableRef(template), '/index/gsi1']] } };
-    const calls = await tokenCalls();
-    expect(new Set(calls.map((call) => call.action))).toEqual(
-      new Set([
+    await expectExactTableAccess(
+      template,
+      statements,
+      await tokenCalls(),
+      [
         'dynamodb:GetItem',
         'dynamodb:BatchGetItem',
         'dynamodb:Query',
         'dynamodb:PutItem',
         'dynamodb:DeleteItem',
         'dynamodb:UpdateItem',
-      ]),
+      ],
+      (kind, action) =>
+        (kind === 'replay' && (action === 'dynamodb:PutItem' || action === 'dynamodb:DeleteItem')) ||
+        (kind === 'code' && action === 'dynamodb:UpdateItem') ||
+        (kind === 'grant' && action === 'dynamodb:PutItem'),
     );
-    for (const call of calls)
-      expect({ call, allowed: allows(statements, call, resources) }).toEqual({ call, allowed: true });
-    for (const [kind, key] of Object.entries(EVERY_KEY)) {
-      for (const action of DYNAMODB_WRITES) {
-        const expected =
-          (kind === 'replay' && (action === 'dynamodb:PutItem' || action === 'dynamodb:DeleteItem')) ||
-          (kind === 'code' && action === 'dynamodb:UpdateItem') ||
-          (kind === 'grant' && action === 'dynamodb:PutItem');
-        const request = { action, on: 'table' as const, leadingKeys: [key] };
-        expect({ kind, action, allowed: allows(statements, request, resources) }).toEqual({
-          kind,
-          action,
-          allowed: expected,
-        });
-      }
-    }
   });
 
   it('may not query the index: the token path never lists registrations', async () => {
@@ -705,4 +677,31 @@ describe('table writes of every role', () => {
 function tableRef(template: Template): unknown {
   const [id] = Object.keys(template.findResources('AWS::DynamoDB::Table'));
   return { 'Fn::GetAtt': [id, 'Arn'] };
+}
+
+/**
+ * A role is allowed every table call its adapters made (exactly those actions), and of the writes to each kind of item
+ * only those `writable` says.
+ */
+async function expectExactTableAccess(
+  template: Template,
+  statements: Statement[],
+  calls: readonly TableRequest[],
+  actions: readonly string[],
+  writable: (kind: string, action: string) => boolean,
+): Promise<void> {
+  const resources = { table: tableRef(template), index: { 'Fn::Join': ['', [tableRef(template), '/index/gsi1']] } };
+  expect(new Set(calls.map((call) => call.action))).toEqual(new Set(actions));
+  for (const call of calls)
+    expect({ call, allowed: allows(statements, call, resources) }).toEqual({ call, allowed: true });
+  for (const [kind, key] of Object.entries(EVERY_KEY)) {
+    for (const action of DYNAMODB_WRITES) {
+      const request = { action, on: 'table' as const, leadingKeys: [key] };
+      expect({ kind, action, allowed: allows(statements, request, resources) }).toEqual({
+        kind,
+        action,
+        allowed: writable(kind, action),
+      });
+    }
+  }
 }

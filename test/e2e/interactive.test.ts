@@ -75,6 +75,20 @@ describe('interactive sign-in on the local server, end to end over HTTP', () => 
     return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
   };
 
+  /** The public client's token request for a code. */
+  const redeem = (code: string, verifier: string) =>
+    fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+        client_id: DEMO_APP_CLIENT_ID,
+      }).toString(),
+    });
+
   /** Runs the browser part of the flow as alice; returns the redirect back to the client. */
   async function signIn(browser: Browser, challenge: string, state = 'xyz') {
     const authorize = new URL(`${server.url}/authorize`);
@@ -124,17 +138,7 @@ describe('interactive sign-in on the local server, end to end over HTTP', () => 
     expect(location.searchParams.get('iss')).toBe(server.issuer);
     const code = location.searchParams.get('code')!;
 
-    const token = await fetch(`${server.url}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code,
-        redirect_uri: REDIRECT,
-        code_verifier: verifier,
-        client_id: DEMO_APP_CLIENT_ID,
-      }).toString(),
-    });
+    const token = await redeem(code, verifier);
     expect(token.status).toBe(200);
     const body = (await token.json()) as { access_token: string; scope: string };
     expect(body.scope).toBe('mcp:tools');
@@ -151,17 +155,7 @@ describe('interactive sign-in on the local server, end to end over HTTP', () => 
     });
 
     // The same code a second time is refused.
-    const replay = await fetch(`${server.url}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code,
-        redirect_uri: REDIRECT,
-        code_verifier: verifier,
-        client_id: DEMO_APP_CLIENT_ID,
-      }).toString(),
-    });
+    const replay = await redeem(code, verifier);
     expect(replay.status).toBe(400);
   });
 
