@@ -1,7 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type AuthorizeEndpointDeps, createAuthorizeEndpoint } from '../core/authorize/endpoint';
-import type { Interaction } from '../core/authorize/interaction';
-import { endpointsOf, type ServerConfig } from '../core/config';
+import type { ServerConfig } from '../core/config';
 import { ServerError } from '../core/errors';
 import { errorResponse, type HttpRequest, type HttpResponse } from '../core/http';
 import { jwksResponse, metadataResponse } from '../core/metadata';
