@@ -9,16 +9,13 @@ import * as v from 'valibot';
 import type { AuthorizationCodeGrant, CodeRedemption, GrantStore, LoginTransaction } from '../../core/ports';
 import { fromItem, type Item, toAttribute, toItem } from './attributes';
 import { isConditionalCheckFailed, storeCall } from './errors';
-import { codeKey, GRANT_ITEM_PREFIX, grantKey, keyAttributes, loginKey } from './items';
+import { codeKey, grantKey, keyAttributes, loginKey } from './items';
 import { TABLE_KEYS } from './table';
 
 export interface DynamoGrantStoreOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
 }
-
-/** The key prefixes of these records (in items.ts, where the construct reads them too). */
-export { GRANT_ITEM_PREFIX };
 
 /** How long a redeemed code's record is kept, so that a late replay is recognised and revokes its grant. */
 export const CODE_RECORD_RETENTION_SECONDS = 24 * 3600;
