@@ -6,7 +6,8 @@ import { hash } from 'node:crypto';
  */
 export interface AuditRecord {
   readonly event: 'token_exchange';
-  readonly outcome: 'issued' | 'rejected' | 'failed';
+  /** `refresh_token_reused`: a rejection that revoked a grant, because one of its refresh tokens came back. */
+  readonly outcome: 'issued' | 'rejected' | 'failed' | 'refresh_token_reused';
   /** The `grant_type` asked for, once known to be one this server serves. */
   readonly grantType?: string;
   readonly error?: string;
@@ -22,6 +23,8 @@ export interface AuditRecord {
   readonly jtiHash?: string;
   readonly resource?: string;
   readonly scope?: string;
+  /** The grant a code started or a refresh token continued (interactive flow): what an operator revokes. */
+  readonly grantId?: string;
   /** The issued access token's own `jti`, for revocation lists and correlation. */
   readonly tokenId?: string;
   readonly latencyMs: number;

@@ -26,6 +26,16 @@ export interface InteractiveConfig {
   readonly transactionTtlSeconds: number;
   /** How long an authorization code may be redeemed (at most 60 s). */
   readonly codeTtlSeconds: number;
+  /** Refresh tokens of the authorization code grant, for clients registered with the `refresh_token` grant. */
+  readonly refreshTokens: RefreshTokenLifetimes;
+}
+
+/** How long a grant's refresh tokens last; a client's registration may set its own (model.ts). */
+export interface RefreshTokenLifetimes {
+  /** A refresh token unused for this long no longer works: a user away for longer signs in again. */
+  readonly idleSeconds: number;
+  /** No refresh token of a grant works after this long from sign-in, however often it was used. */
+  readonly absoluteSeconds: number;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -34,13 +44,23 @@ export const CONFIG_DEFAULTS = {
   maxBodyBytes: 16 * 1024,
   maxAssertionBytes: 8 * 1024,
   metadataMaxAgeSeconds: 300,
-  interactive: { enabled: true, productName: 'MCP server', transactionTtlSeconds: 600, codeTtlSeconds: 60 },
+  interactive: {
+    enabled: true,
+    productName: 'MCP server',
+    transactionTtlSeconds: 600,
+    codeTtlSeconds: 60,
+    // Two weeks of disuse, or a quarter in all, and the user signs in at their IdP again (SECURITY.md explains why).
+    refreshTokens: { idleSeconds: 14 * 86400, absoluteSeconds: 90 * 86400 },
+  },
 } as const;
 
 /** Longest access token lifetime the server will ever issue, whatever the configuration says. */
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 24 * 3600;
 /** Largest clock skew a deployment may configure; single-use records are kept beyond it (see single-use.ts). */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
+/** Bounds of either refresh token lifetime, deployment-wide or per client: five minutes to a year. */
+export const MIN_REFRESH_TOKEN_LIFETIME_SECONDS = 300;
+export const MAX_REFRESH_TOKEN_LIFETIME_SECONDS = 365 * 86400;
 
 export class ConfigError extends Error {
   constructor(
@@ -177,6 +197,7 @@ const resourceSchema = v.pipe(
 );
 
 const seconds = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+const refreshLifetime = seconds(MIN_REFRESH_TOKEN_LIFETIME_SECONDS, MAX_REFRESH_TOKEN_LIFETIME_SECONDS);
 
 function serverConfigSchema(allowHttpLoopback: boolean) {
   return v.pipe(
@@ -211,8 +232,18 @@ function serverConfigSchema(allowHttpLoopback: boolean) {
           ),
           transactionTtlSeconds: v.optional(seconds(60, 3600), CONFIG_DEFAULTS.interactive.transactionTtlSeconds),
           codeTtlSeconds: v.optional(seconds(5, 60), CONFIG_DEFAULTS.interactive.codeTtlSeconds),
+          refreshTokens: v.optional(
+            v.pipe(
+              v.strictObject({
+                idleSeconds: v.optional(refreshLifetime, CONFIG_DEFAULTS.interactive.refreshTokens.idleSeconds),
+                absoluteSeconds: v.optional(refreshLifetime, CONFIG_DEFAULTS.interactive.refreshTokens.absoluteSeconds),
+              }),
+              v.check((r) => r.idleSeconds <= r.absoluteSeconds, 'idleSeconds must not exceed absoluteSeconds'),
+            ),
+            () => ({ ...CONFIG_DEFAULTS.interactive.refreshTokens }),
+          ),
         }),
-        () => ({ ...CONFIG_DEFAULTS.interactive }),
+        () => ({ ...CONFIG_DEFAULTS.interactive, refreshTokens: { ...CONFIG_DEFAULTS.interactive.refreshTokens } }),
       ),
     }),
     v.check(
@@ -253,12 +284,14 @@ export function endpointsOf(issuer: string) {
   const path = new URL(issuer).pathname.replace(/\/$/, '');
   return {
     tokenEndpoint: `${issuer}/token`,
+    revocationEndpoint: `${issuer}/revoke`,
     jwksUri: `${issuer}/jwks.json`,
     authorizationEndpoint: `${issuer}/authorize`,
     /** Where upstream IdPs send the browser back: register it at each IdP as the redirect URI. */
     callbackUri: `${issuer}/callback`,
     routes: {
       token: `${path}/token`,
+      revoke: `${path}/revoke`,
       jwks: `${path}/jwks.json`,
       authorize: `${path}/authorize`,
       callback: `${path}/callback`,

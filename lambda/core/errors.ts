@@ -44,6 +44,12 @@ export class InvalidGrantError extends OAuthError {
   readonly status = 400;
 }
 
+/**
+ * `invalid_grant` for a refresh token that was already used: a sign that it leaked. Its grant has been revoked, and the
+ * audit record says so with an outcome of its own (an alarm watches it).
+ */
+export class RefreshTokenReusedError extends InvalidGrantError {}
+
 export class UnauthorizedClientError extends OAuthError {
   readonly error = 'unauthorized_client';
   readonly status = 400;

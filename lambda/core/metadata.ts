@@ -5,6 +5,7 @@ import {
   DEFAULT_ASSERTION_ALGORITHMS,
   ID_JAG_PROFILE,
   JWT_BEARER_GRANT_TYPE,
+  REFRESH_TOKEN_GRANT_TYPE,
 } from './model';
 import type { Signer } from './ports';
 
@@ -13,7 +14,7 @@ import type { Signer } from './ports';
  * trusted issuers and connections are never listed.
  */
 export function authorizationServerMetadata(config: ServerConfig) {
-  const { tokenEndpoint, jwksUri, authorizationEndpoint } = endpointsOf(config.issuer);
+  const { tokenEndpoint, jwksUri, authorizationEndpoint, revocationEndpoint } = endpointsOf(config.issuer);
   const scopes = [...new Set(config.resources.flatMap((resource) => resource.scopes))];
   const interactive = config.interactive.enabled;
   const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
@@ -23,7 +24,7 @@ export function authorizationServerMetadata(config: ServerConfig) {
     token_endpoint: tokenEndpoint,
     jwks_uri: jwksUri,
     grant_types_supported: interactive
-      ? [AUTHORIZATION_CODE_GRANT_TYPE, JWT_BEARER_GRANT_TYPE]
+      ? [AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE, JWT_BEARER_GRANT_TYPE]
       : [JWT_BEARER_GRANT_TYPE],
     authorization_grant_profiles_supported: [ID_JAG_PROFILE],
     // Public clients (`none`) are the norm for MCP clients in the interactive flow.
@@ -36,6 +37,10 @@ export function authorizationServerMetadata(config: ServerConfig) {
           response_modes_supported: ['query'],
           code_challenge_methods_supported: ['S256'],
           authorization_response_iss_parameter_supported: true,
+          // RFC 7009: refresh tokens only (access tokens are JWTs that expire on their own); clients authenticate as
+          // at the token endpoint.
+          revocation_endpoint: revocationEndpoint,
+          revocation_endpoint_auth_methods_supported: [...authMethods, 'none'],
         }
       : {}),
   };

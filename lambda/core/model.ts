@@ -1,4 +1,5 @@
 import type { JSONWebKeySet } from 'jose';
+import type { RefreshTokenLifetimes } from './config';
 
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const AUTHORIZATION_CODE_GRANT_TYPE = 'authorization_code';
@@ -102,6 +103,8 @@ export interface Client {
   readonly redirectUris?: readonly string[];
   /** Operated by the deployment itself: the interactive flow shows it no consent page. */
   readonly firstParty?: boolean;
+  /** This client's own refresh token lifetimes, in place of the deployment's (either or both). */
+  readonly refreshTokens?: Partial<RefreshTokenLifetimes>;
 }
 
 /** How our server authenticates to an upstream IdP's token endpoint. */

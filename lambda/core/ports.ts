@@ -95,7 +95,7 @@ export interface LoginTransaction {
 export interface AuthorizationCodeGrant {
   /** SHA-256 of the code, base64url: the code itself is never stored. */
   readonly codeHash: string;
-  /** The grant this code starts: what a replay of the code revokes (and, later, its refresh tokens). */
+  /** The grant this code starts: what a replay of the code revokes, with every refresh token of the grant. */
   readonly grantId: string;
   readonly clientId: string;
   readonly redirectUri: string;
@@ -120,8 +120,60 @@ export type CodeRedemption =
   | { readonly outcome: 'replayed'; readonly grant: AuthorizationCodeGrant };
 
 /**
- * Login transactions, authorization codes and grant revocations: short-lived single-use records, each a conditional
- * write judged on the request's clock (no transactions).
+ * What a user let a client keep receiving, from one code redemption on: the refresh tokens that descend from that
+ * code form one family, the grant, and revoking the grant stops them all.
+ */
+export interface UserGrant {
+  readonly grantId: string;
+  readonly clientId: string;
+  readonly tenantId: string;
+  readonly idpIssuer: string;
+  readonly idpSubject: string;
+  /** Our `sub` for the user (identity.ts): how operators find a user's grants. */
+  readonly subject: string;
+  readonly email?: string;
+  readonly authTime?: number;
+  readonly acr?: string;
+  readonly amr?: readonly string[];
+  readonly resource: string;
+  /** What the user granted; a refresh may ask for less, never more. */
+  readonly scopes: readonly string[];
+  /** Epoch seconds. */
+  readonly createdAt: number;
+  /** Epoch seconds: the end of the absolute lifetime; no refresh token of the grant is used after it. */
+  readonly expiresAt: number;
+  /** Epoch seconds: when it was revoked (a reused refresh token, a replayed code, `/revoke`, an operator). */
+  readonly revokedAt?: number;
+}
+
+/** One refresh token of a grant, as stored: never the token itself. */
+export interface RefreshToken {
+  /** SHA-256 of the token, base64url. */
+  readonly tokenHash: string;
+  readonly grantId: string;
+  readonly clientId: string;
+  /** Epoch seconds. */
+  readonly issuedAt: number;
+  /** Epoch seconds: the end of the idle lifetime, never after the grant's `expiresAt`. */
+  readonly usableUntil: number;
+  /** Epoch seconds until which the record is kept (the grant's `expiresAt`): a late reuse is still recognised. */
+  readonly keepUntil: number;
+}
+
+/**
+ * What using a refresh token found:
+ * - `used`: this call used it (and must now issue its successor);
+ * - `reused`: it was used before, by this call's client: a sign that it leaked, so its grant must be revoked;
+ * - `foreign`: it belongs to another client; it was not used.
+ */
+export type RefreshTokenUse =
+  | { readonly outcome: 'used'; readonly token: RefreshToken }
+  | { readonly outcome: 'reused'; readonly token: RefreshToken; readonly usedAt: number }
+  | { readonly outcome: 'foreign' };
+
+/**
+ * Login transactions, authorization codes, grants and their refresh tokens: records each changed by conditional writes
+ * judged on the request's clock (no transactions).
  */
 export interface GrantStore {
   createTransaction(transaction: LoginTransaction): Promise<void>;
@@ -141,9 +193,27 @@ export interface GrantStore {
    * for every later one (its grant must then be revoked), undefined for an unknown or expired code.
    */
   redeemCode(codeHash: string, now: number): Promise<CodeRedemption | undefined>;
-  /** Revokes a grant (a replayed code's): kept at least until `keepUntil`, epoch seconds. */
+  /**
+   * Stores a new grant with its first refresh token. False when the grant id is already taken: a replay of its code
+   * revoked it first, so nothing may be issued for it.
+   */
+  createGrant(grant: UserGrant, firstToken: RefreshToken): Promise<boolean>;
+  /** The grant, revoked or not; undefined when unknown (or past the time its records are kept). */
+  getGrant(grantId: string): Promise<UserGrant | undefined>;
+  /** Stores the refresh token that replaces a used one. */
+  addRefreshToken(token: RefreshToken): Promise<void>;
+  /**
+   * Uses a refresh token at most once (a conditional write judged at `now`), only for the client it was issued to
+   * and only before its `usableUntil`; undefined when it is unknown, or expired and never used.
+   */
+  useRefreshToken(tokenHash: string, clientId: string, now: number): Promise<RefreshTokenUse | undefined>;
+  /** The refresh token's record, used or not (revocation looks it up), or undefined. */
+  findRefreshToken(tokenHash: string): Promise<RefreshToken | undefined>;
+  /**
+   * Revokes a grant and so every refresh token of it: kept at least until `keepUntil`, epoch seconds. Revoking an
+   * unknown grant (a code replayed before its first redemption stored the grant) records the revocation all the same.
+   */
   revokeGrant(grantId: string, now: number, keepUntil: number): Promise<void>;
-  isGrantRevoked(grantId: string, now: number): Promise<boolean>;
 }
 
 /** An upstream IdP's OpenID Connect metadata: what the interactive flow needs of it. */

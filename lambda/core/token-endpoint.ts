@@ -1,10 +1,17 @@
 import type { AuditRecord } from './audit';
-import { InvalidRequestError, MethodNotAllowedError, toOAuthError, UnsupportedGrantTypeError } from './errors';
+import {
+  InvalidRequestError,
+  MethodNotAllowedError,
+  RefreshTokenReusedError,
+  toOAuthError,
+  UnsupportedGrantTypeError,
+} from './errors';
 import { authorizationCodeGrant } from './grants/authorization-code';
 import type { AuditContext, GrantRequest, IssuedToken, TokenEndpointDeps } from './grants/context';
 import { jwtBearerGrant } from './grants/jwt-bearer';
+import { refreshTokenGrant } from './grants/refresh-token';
 import { errorResponse, type HttpRequest, type HttpResponse, jsonResponse, NO_STORE_HEADERS, readForm } from './http';
-import { AUTHORIZATION_CODE_GRANT_TYPE, JWT_BEARER_GRANT_TYPE } from './model';
+import { AUTHORIZATION_CODE_GRANT_TYPE, JWT_BEARER_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE } from './model';
 
 export type { TokenEndpointDeps } from './grants/context';
 
@@ -48,10 +55,16 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: HttpRequ
         expires_in: issued.expiresIn,
       };
       if (issued.scopes.length > 0) body.scope = issued.scopes.join(' ');
+      if (issued.refreshToken !== undefined) body.refresh_token = issued.refreshToken;
       return finish(jsonResponse(200, body, { ...NO_STORE_HEADERS }), { outcome: 'issued' });
     } catch (thrown) {
       const error = toOAuthError(thrown);
-      const outcome = error.status >= 500 ? 'failed' : 'rejected';
+      const outcome =
+        thrown instanceof RefreshTokenReusedError
+          ? 'refresh_token_reused'
+          : error.status >= 500
+            ? 'failed'
+            : 'rejected';
       return finish(errorResponse(error), { outcome, error: error.error, reason: error.reason });
     }
   };
@@ -59,12 +72,14 @@ export function createTokenEndpoint(deps: TokenEndpointDeps): (request: HttpRequ
 
 type Grant = (request: GrantRequest) => Promise<IssuedToken>;
 
-/** The grants this deployment serves: jwt-bearer always; authorization_code with the interactive flow. */
+/** The grants this deployment serves: jwt-bearer always; authorization_code and refresh_token with the interactive flow. */
 function supportedGrants(deps: TokenEndpointDeps): ReadonlyMap<string, Grant> {
   const grants = new Map<string, Grant>([[JWT_BEARER_GRANT_TYPE, (request) => jwtBearerGrant(deps, request)]]);
   const store = deps.grants;
   if (deps.config.interactive.enabled && store) {
-    grants.set(AUTHORIZATION_CODE_GRANT_TYPE, (request) => authorizationCodeGrant({ ...deps, grants: store }, request));
+    const interactive = { ...deps, grants: store };
+    grants.set(AUTHORIZATION_CODE_GRANT_TYPE, (request) => authorizationCodeGrant(interactive, request));
+    grants.set(REFRESH_TOKEN_GRANT_TYPE, (request) => refreshTokenGrant(interactive, request));
   }
   return grants;
 }

@@ -1,5 +1,6 @@
 import type { AuditRecord } from '../core/audit';
 import type { InteractionAudit } from '../core/authorize/endpoint';
+import type { RevocationAudit } from '../core/revocation';
 
 export interface MetricsTarget {
   readonly namespace: string;
@@ -11,6 +12,16 @@ const METRIC_BY_OUTCOME = {
   issued: 'TokensIssued',
   rejected: 'TokenRejections',
   failed: 'TokenFailures',
+  // A refresh token came back after its rotation: it leaked, and its grant was revoked (an alarm watches this).
+  refresh_token_reused: 'RefreshTokenReuse',
+} as const;
+
+/** Revocation requests (RFC 7009), by outcome: a grant revoked, nothing to revoke, a rejected request, a failure. */
+const REVOCATION_METRIC_BY_OUTCOME = {
+  revoked: 'GrantsRevoked',
+  ignored: 'RevocationsIgnored',
+  rejected: 'RevocationRejections',
+  failed: 'RevocationFailures',
 } as const;
 
 /**
@@ -33,6 +44,15 @@ const SIGN_IN_METRIC_BY_OUTCOME = {
  */
 export function decisionMetrics(audit: AuditRecord, target: MetricsTarget, timestamp: number): Record<string, unknown> {
   return embeddedMetrics(target, timestamp, METRIC_BY_OUTCOME[audit.outcome], 'ExchangeLatency', audit);
+}
+
+/** The same for one revocation request. */
+export function revocationMetrics(
+  audit: RevocationAudit,
+  target: MetricsTarget,
+  timestamp: number,
+): Record<string, unknown> {
+  return embeddedMetrics(target, timestamp, REVOCATION_METRIC_BY_OUTCOME[audit.outcome], 'RevocationLatency', audit);
 }
 
 /** The same for one decision of the interactive flow's browser-facing endpoints (`/authorize`, `/callback`). */

@@ -1,6 +1,16 @@
-import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { CODE_RECORD_RETENTION_SECONDS, DynamoGrantStore } from '../../lambda/adapters/dynamodb/grant-store';
-import type { AuthorizationCodeGrant, LoginTransaction } from '../../lambda/core/ports';
+import {
+  clientGrantsPartition,
+  grantByClientKey,
+  grantKey,
+  type Key,
+  keyAttributes,
+  refreshTokenKey,
+  userGrantsPartition,
+} from '../../lambda/adapters/dynamodb/items';
+import { TABLE_KEYS } from '../../lambda/adapters/dynamodb/table';
+import type { AuthorizationCodeGrant, LoginTransaction, RefreshToken, UserGrant } from '../../lambda/core/ports';
 import { LocalDynamo } from '../support/dynalite';
 
 const NOW = 1_800_000_000;
@@ -58,6 +68,22 @@ describe('DynamoGrantStore', () => {
     tableName = await dynamo.createTable(client);
     store = new DynamoGrantStore({ client, tableName });
   });
+
+  const raw = async (key: Key) =>
+    (await client.send(new GetItemCommand({ TableName: tableName, Key: keyAttributes(key), ConsistentRead: true })))
+      .Item;
+  const indexQuery = async (partition: string) =>
+    (
+      await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: TABLE_KEYS.indexName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': TABLE_KEYS.indexPartitionKey },
+          ExpressionAttributeValues: { ':pk': { S: partition } },
+        }),
+      )
+    ).Items ?? [];
 
   describe('login transactions', () => {
     it('stores a transaction and reads it back exactly while it is live', async () => {
@@ -140,13 +166,117 @@ describe('DynamoGrantStore', () => {
     });
   });
 
-  describe('revoked grants', () => {
-    it('remembers a revocation until its keep-until time', async () => {
-      expect(await store.isGrantRevoked('grant-1', NOW)).toBe(false);
+  describe('grants and their refresh tokens', () => {
+    it('stores a grant with its first refresh token, indexed by user and by client, and reads it back exactly', async () => {
+      const stored = userGrant();
+      expect(await store.createGrant(stored, refreshToken())).toBe(true);
+      expect(await store.getGrant(stored.grantId)).toEqual(stored);
+      expect(await store.findRefreshToken('token-hash-1')).toEqual(refreshToken());
+      expect(await store.getGrant('unknown')).toBeUndefined();
+
+      const byUser = await indexQuery(userGrantsPartition('acme'));
+      expect(byUser.map((item) => item.gsi1sk?.S)).toEqual([`${stored.subject}#${stored.grantId}`]);
+      const byClient = await indexQuery(clientGrantsPartition('mcp-inspector'));
+      expect(byClient.map((item) => item.grantId?.S)).toEqual([stored.grantId]);
+      // Both the grant's items and its tokens go when the grant's absolute lifetime is over (TTL).
+      const items = await Promise.all(
+        [grantKey('grant-1'), grantByClientKey('grant-1'), refreshTokenKey('token-hash-1')].map(raw),
+      );
+      expect(items.map((item) => item?.expiresAt?.N)).toEqual([
+        String(NOW + 7_776_000),
+        String(NOW + 7_776_000),
+        String(NOW + 7_776_000),
+      ]);
+      // The token itself is never stored: only its hash, as the key and a field.
+      expect(JSON.stringify(items[2])).not.toContain('refresh-token-value');
+    });
+
+    it('does not start a grant whose id a replayed code revoked first', async () => {
       await store.revokeGrant('grant-1', NOW, NOW + 100);
-      expect(await store.isGrantRevoked('grant-1', NOW + 100)).toBe(true);
-      expect(await store.isGrantRevoked('grant-1', NOW + 101)).toBe(false);
-      expect(await store.isGrantRevoked('grant-2', NOW)).toBe(false);
+      expect(await store.createGrant(userGrant(), refreshToken())).toBe(false);
+      expect(await store.findRefreshToken('token-hash-1')).toBeUndefined();
+      expect(await store.getGrant('grant-1')).toBeUndefined();
+    });
+
+    it('revokes a grant once: the first revocation time stands and the grant is kept until its own end', async () => {
+      await store.createGrant(userGrant(), refreshToken());
+      await store.revokeGrant('grant-1', NOW + 10, NOW + 20);
+      await store.revokeGrant('grant-1', NOW + 30, NOW + 40);
+      expect(await store.getGrant('grant-1')).toEqual({ ...userGrant(), revokedAt: NOW + 10 });
+      expect((await raw(grantKey('grant-1')))?.expiresAt?.N).toBe(String(NOW + 7_776_000));
+    });
+
+    it('uses a refresh token once, for its own client, before its idle end', async () => {
+      await store.createGrant(userGrant(), refreshToken());
+      expect(await store.useRefreshToken('token-hash-1', 'other-client', NOW)).toEqual({ outcome: 'foreign' });
+      expect(await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 5)).toEqual({
+        outcome: 'used',
+        token: refreshToken(),
+      });
+      expect(await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 6)).toEqual({
+        outcome: 'reused',
+        token: refreshToken(),
+        usedAt: NOW + 5,
+      });
+      // Another client learns nothing of a used token either.
+      expect(await store.useRefreshToken('token-hash-1', 'other-client', NOW + 7)).toEqual({ outcome: 'foreign' });
+      expect(await store.useRefreshToken('unknown-hash', 'mcp-inspector', NOW)).toBeUndefined();
+    });
+
+    it('refuses a refresh token at its idle end, and leaves it unused', async () => {
+      await store.createGrant(userGrant(), refreshToken());
+      expect(await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 1000)).toBeUndefined();
+      // Refused on one request's clock, still usable on an earlier one's: the refusal wrote nothing.
+      expect(await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 999)).toMatchObject({
+        outcome: 'used',
+      });
+    });
+
+    it('forgets a used token once its grant is over: no reuse is reported after the grant could be used', async () => {
+      await store.createGrant(userGrant(), refreshToken());
+      await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW);
+      expect(await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 7_776_000)).toBeUndefined();
+    });
+
+    it('lets exactly one of 100 concurrent uses of one refresh token succeed; every other sees a reuse', async () => {
+      await store.createGrant(userGrant(), refreshToken());
+      const uses = await Promise.all(
+        Array.from({ length: 100 }, () => store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 1)),
+      );
+      expect(uses.filter((use) => use?.outcome === 'used')).toHaveLength(1);
+      expect(uses.filter((use) => use?.outcome === 'reused')).toHaveLength(99);
+    });
+
+    it('refuses to store a refresh token twice under one hash', async () => {
+      await store.createGrant(userGrant(), refreshToken());
+      await expect(store.addRefreshToken(refreshToken())).rejects.toThrow();
     });
   });
+});
+
+const userGrant = (fields: Partial<UserGrant> = {}): UserGrant => ({
+  grantId: 'grant-1',
+  clientId: 'mcp-inspector',
+  tenantId: 'acme',
+  idpIssuer: 'https://login.acme.example',
+  idpSubject: 'alice',
+  subject: 'c3ViamVjdC1pZGVudGlmaWVyLW9mLWFsaWNlLWF0LWFjbWU',
+  email: 'alice@acme.example',
+  authTime: NOW - 5,
+  amr: ['pwd'],
+  resource: 'https://mcp.example.com/mcp',
+  scopes: ['files:read'],
+  createdAt: NOW,
+  expiresAt: NOW + 7_776_000,
+  ...fields,
+});
+
+const refreshToken = (fields: Partial<RefreshToken> = {}): RefreshToken => ({
+  tokenHash: 'token-hash-1',
+  grantId: 'grant-1',
+  clientId: 'mcp-inspector',
+  issuedAt: NOW,
+  usableUntil: NOW + 1000,
+  keepUntil: NOW + 7_776_000,
+  ...fields,
 });

@@ -456,6 +456,27 @@ const CODE = {
   expiresAt: NOW + 60,
 };
 
+const GRANT = {
+  grantId: 'grant-1',
+  clientId: 'inspector',
+  tenantId: 'acme',
+  idpIssuer: 'https://acme.okta.com',
+  idpSubject: 'alice',
+  subject: 'subject-of-alice',
+  resource: 'https://mcp.example.com/mcp',
+  scopes: ['files:read'],
+  createdAt: NOW,
+  expiresAt: NOW + 3600,
+};
+const REFRESH_TOKEN = {
+  tokenHash: 'refresh-hash',
+  grantId: 'grant-1',
+  clientId: 'inspector',
+  issuedAt: NOW,
+  usableUntil: NOW + 600,
+  keepUntil: NOW + 3600,
+};
+
 /** Every table call the authorize function's adapters make: the registry's reads and the login's records. */
 async function authorizeCalls(): Promise<TableRequest[]> {
   const { client, requests } = recordingClient();
@@ -486,7 +507,11 @@ async function tokenCalls(): Promise<TableRequest[]> {
   await recorded?.release();
   await grants.redeemCode(CODE.codeHash, NOW);
   await grants.revokeGrant(CODE.grantId, NOW, NOW + 3600);
-  await grants.isGrantRevoked(CODE.grantId, NOW);
+  await grants.createGrant(GRANT, REFRESH_TOKEN);
+  await grants.getGrant(GRANT.grantId);
+  await grants.useRefreshToken(REFRESH_TOKEN.tokenHash, GRANT.clientId, NOW);
+  await grants.addRefreshToken({ ...REFRESH_TOKEN, tokenHash: 'next-hash' });
+  await grants.findRefreshToken(REFRESH_TOKEN.tokenHash);
   return requests;
 }
 

@@ -118,7 +118,7 @@ describe('the authorization code grant', () => {
     expectIssued(await redeem(code));
     expectRejected(await redeem(code), 'invalid_grant', 400, /code replayed: grant revoked/);
     const grantId = [...x.grants.codes.values()][0]!.grant.grantId;
-    expect(await x.grants.isGrantRevoked(grantId, x.f.clock.now())).toBe(true);
+    expect(x.grants.isGrantRevoked(grantId)).toBe(true);
   });
 
   it('refuses a code after its 60 seconds', async () => {

@@ -15,7 +15,13 @@ describe('server configuration', () => {
       maxBodyBytes: 16384,
       maxAssertionBytes: 8192,
       metadataMaxAgeSeconds: 300,
-      interactive: { enabled: true, productName: 'MCP server', transactionTtlSeconds: 600, codeTtlSeconds: 60 },
+      interactive: {
+        enabled: true,
+        productName: 'MCP server',
+        transactionTtlSeconds: 600,
+        codeTtlSeconds: 60,
+        refreshTokens: { idleSeconds: 14 * 86400, absoluteSeconds: 90 * 86400 },
+      },
     });
   });
 
@@ -30,6 +36,21 @@ describe('server configuration', () => {
     ['an unknown key', { issuerr: 'x' }, /issuerr/],
     ['a code lifetime above 60 seconds', { interactive: { codeTtlSeconds: 61 } }, /interactive\.codeTtlSeconds/],
     ['an empty product name', { interactive: { productName: '' } }, /interactive\.productName/],
+    [
+      'a refresh token idle lifetime longer than the absolute one',
+      { interactive: { refreshTokens: { idleSeconds: 7200, absoluteSeconds: 3600 } } },
+      /idleSeconds must not exceed absoluteSeconds/,
+    ],
+    [
+      'a refresh token lifetime above a year',
+      { interactive: { refreshTokens: { absoluteSeconds: 366 * 86400 } } },
+      /interactive\.refreshTokens\.absoluteSeconds/,
+    ],
+    [
+      'a refresh token lifetime under five minutes',
+      { interactive: { refreshTokens: { idleSeconds: 60 } } },
+      /interactive\.refreshTokens\.idleSeconds/,
+    ],
   ])('rejects %s with a message naming the field', (_, change, message) => {
     expect(() => resolveServerConfig({ ...valid, ...change }, { source: 'TEST_CONFIG' })).toThrow(ConfigError);
     expect(() => resolveServerConfig({ ...valid, ...change }, { source: 'TEST_CONFIG' })).toThrow(message);

@@ -29,7 +29,7 @@ describe('metadata and JWKS documents', () => {
       authorization_endpoint: `${ISSUER}/authorize`,
       token_endpoint: `${ISSUER}/token`,
       jwks_uri: `${ISSUER}/jwks.json`,
-      grant_types_supported: ['authorization_code', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
       authorization_grant_profiles_supported: ['urn:ietf:params:oauth:grant-profile:id-jag'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
       token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
@@ -38,6 +38,13 @@ describe('metadata and JWKS documents', () => {
       response_modes_supported: ['query'],
       code_challenge_methods_supported: ['S256'],
       authorization_response_iss_parameter_supported: true,
+      revocation_endpoint: `${ISSUER}/revoke`,
+      revocation_endpoint_auth_methods_supported: [
+        'client_secret_basic',
+        'client_secret_post',
+        'private_key_jwt',
+        'none',
+      ],
     });
   });
 
@@ -61,6 +68,7 @@ describe('metadata and JWKS documents', () => {
   it('serves the well-known routes once for an issuer without a path', () => {
     expect(endpointsOf(ISSUER).routes).toEqual({
       token: '/token',
+      revoke: '/revoke',
       jwks: '/jwks.json',
       authorize: '/authorize',
       callback: '/callback',

@@ -16,9 +16,12 @@ import type {
   CodeRedemption,
   GrantStore,
   LoginTransaction,
+  RefreshToken,
+  RefreshTokenUse,
   SecretSource,
   UpstreamIdp,
   UpstreamMetadata,
+  UserGrant,
 } from '../../lambda/core/ports';
 import { createTokenEndpoint } from '../../lambda/core/token-endpoint';
 import { createFixture, type Fixture, ISSUER } from './fixture';
@@ -27,7 +30,8 @@ import { createFixture, type Fixture, ISSUER } from './fixture';
 export class MemoryGrantStore implements GrantStore {
   readonly transactions = new Map<string, { transaction: LoginTransaction; used: boolean }>();
   readonly codes = new Map<string, { grant: AuthorizationCodeGrant; redeemed: boolean }>();
-  readonly revoked = new Map<string, number>();
+  readonly grants = new Map<string, UserGrant>();
+  readonly refreshTokens = new Map<string, { token: RefreshToken; usedAt?: number }>();
 
   async createTransaction(transaction: LoginTransaction): Promise<void> {
     if (this.transactions.has(transaction.id)) throw new Error('transaction id collision');
@@ -70,13 +74,63 @@ export class MemoryGrantStore implements GrantStore {
     return { outcome: 'redeemed', grant: entry.grant };
   }
 
-  async revokeGrant(grantId: string, _now: number, keepUntil: number): Promise<void> {
-    this.revoked.set(grantId, keepUntil);
+  async createGrant(grant: UserGrant, firstToken: RefreshToken): Promise<boolean> {
+    if (this.grants.has(grant.grantId)) return false;
+    this.grants.set(grant.grantId, grant);
+    await this.addRefreshToken(firstToken);
+    return true;
   }
 
-  async isGrantRevoked(grantId: string, now: number): Promise<boolean> {
-    return (this.revoked.get(grantId) ?? 0) >= now;
+  async getGrant(grantId: string): Promise<UserGrant | undefined> {
+    return this.grants.get(grantId);
   }
+
+  async addRefreshToken(token: RefreshToken): Promise<void> {
+    if (this.refreshTokens.has(token.tokenHash)) throw new Error('refresh token collision');
+    this.refreshTokens.set(token.tokenHash, { token });
+  }
+
+  async useRefreshToken(tokenHash: string, clientId: string, now: number): Promise<RefreshTokenUse | undefined> {
+    const entry = this.refreshTokens.get(tokenHash);
+    if (!entry) return undefined;
+    if (entry.token.clientId !== clientId) return { outcome: 'foreign' };
+    if (entry.usedAt !== undefined) return { outcome: 'reused', token: entry.token, usedAt: entry.usedAt };
+    if (entry.token.usableUntil <= now) return undefined;
+    entry.usedAt = now;
+    return { outcome: 'used', token: entry.token };
+  }
+
+  async findRefreshToken(tokenHash: string): Promise<RefreshToken | undefined> {
+    return this.refreshTokens.get(tokenHash)?.token;
+  }
+
+  async revokeGrant(grantId: string, now: number, keepUntil: number): Promise<void> {
+    const grant = this.grants.get(grantId);
+    if (grant?.revokedAt !== undefined) return;
+    // As the DynamoDB adapter does: a revocation before the grant exists is kept, and the grant can no longer start.
+    this.grants.set(grantId, grant ? { ...grant, revokedAt: now } : revokedPlaceholder(grantId, now, keepUntil));
+  }
+
+  isGrantRevoked(grantId: string): boolean {
+    return this.grants.get(grantId)?.revokedAt !== undefined;
+  }
+}
+
+function revokedPlaceholder(grantId: string, now: number, keepUntil: number): UserGrant {
+  const unknown = '';
+  return {
+    grantId,
+    clientId: unknown,
+    tenantId: unknown,
+    idpIssuer: unknown,
+    idpSubject: unknown,
+    subject: unknown,
+    resource: unknown,
+    scopes: [],
+    createdAt: now,
+    expiresAt: keepUntil,
+    revokedAt: now,
+  };
 }
 
 export class MemorySecrets implements SecretSource {

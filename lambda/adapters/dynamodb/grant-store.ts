@@ -6,10 +6,27 @@ import {
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import * as v from 'valibot';
-import type { AuthorizationCodeGrant, CodeRedemption, GrantStore, LoginTransaction } from '../../core/ports';
+import type {
+  AuthorizationCodeGrant,
+  CodeRedemption,
+  GrantStore,
+  LoginTransaction,
+  RefreshToken,
+  RefreshTokenUse,
+  UserGrant,
+} from '../../core/ports';
 import { fromItem, type Item, toAttribute, toItem } from './attributes';
 import { isConditionalCheckFailed, storeCall } from './errors';
-import { codeKey, grantKey, keyAttributes, loginKey } from './items';
+import {
+  clientGrantsPartition,
+  codeKey,
+  grantByClientKey,
+  grantKey,
+  keyAttributes,
+  loginKey,
+  refreshTokenKey,
+  userGrantsPartition,
+} from './items';
 import { TABLE_KEYS } from './table';
 
 export interface DynamoGrantStoreOptions {
@@ -60,6 +77,34 @@ const codeSchema = v.object({
   redeemedAt: v.optional(epoch),
 });
 
+const grantSchema = v.object({
+  grantId: text,
+  clientId: text,
+  tenantId: text,
+  idpIssuer: text,
+  idpSubject: text,
+  subject: text,
+  email: v.optional(v.string()),
+  authTime: v.optional(v.number()),
+  acr: v.optional(v.string()),
+  amr: v.optional(v.array(v.string())),
+  resource: text,
+  scopes,
+  createdAt: epoch,
+  expiresAt: epoch,
+  revokedAt: v.optional(epoch),
+});
+
+const refreshTokenSchema = v.object({
+  tokenHash: text,
+  grantId: text,
+  clientId: text,
+  issuedAt: epoch,
+  usableUntil: epoch,
+  expiresAt: epoch,
+  usedAt: v.optional(epoch),
+});
+
 /** A stored record that does not parse is treated as absent: it can never complete a login or grant anything. */
 function parse<S extends v.GenericSchema>(schema: S, item: Item | undefined): v.InferOutput<S> | undefined {
   if (!item) return undefined;
@@ -72,6 +117,11 @@ function toTransaction(record: v.InferOutput<typeof transactionSchema>): LoginTr
   return transaction;
 }
 
+function toRefreshToken(record: v.InferOutput<typeof refreshTokenSchema>): RefreshToken {
+  const { expiresAt, usedAt: _usedAt, ...token } = record;
+  return { ...token, keepUntil: expiresAt };
+}
+
 function toGrant(record: v.InferOutput<typeof codeSchema>): AuthorizationCodeGrant {
   const { redeemableUntil, redeemedAt: _redeemedAt, ...grant } = record;
   return { ...grant, expiresAt: redeemableUntil };
@@ -81,11 +131,14 @@ function toGrant(record: v.InferOutput<typeof codeSchema>): AuthorizationCodeGra
  * The interactive flow's records in the single table, each judged on the caller's clock and changed only by
  * conditional writes (no transactions):
  *
- * | item               | pk                | sk        | lives (TTL `expiresAt`)                             |
- * |--------------------|-------------------|-----------|-----------------------------------------------------|
- * | login transaction  | `LOGIN#<id>`      | `LOGIN`   | its lifetime (10 minutes by default)                |
- * | authorization code | `CODE#<sha256>`   | `CODE`    | a day: a replay after its 60 s must still be seen   |
- * | revoked grant      | `GRANT#<grantId>` | `REVOKED` | until no token of the grant can be used any more    |
+ * | item               | pk                 | sk        | lives (TTL `expiresAt`)                                |
+ * |--------------------|--------------------|-----------|--------------------------------------------------------|
+ * | login transaction  | `LOGIN#<id>`       | `LOGIN`   | its lifetime (10 minutes by default)                   |
+ * | authorization code | `CODE#<sha256>`    | `CODE`    | a day: a replay after its 60 s must still be seen      |
+ * | grant (two items)  | `GRANT#<grantId>`  | `GRANT`…  | its absolute lifetime (a revocation: at least as long) |
+ * | refresh token      | `REFRESH#<sha256>` | `REFRESH` | its grant's: a used token's reuse must still be seen   |
+ *
+ * items.ts shows the index attributes by which the admin CLI lists grants.
  */
 export class DynamoGrantStore implements GrantStore {
   constructor(private readonly options: DynamoGrantStoreOptions) {}
@@ -161,15 +214,105 @@ export class DynamoGrantStore implements GrantStore {
     return existing?.redeemedAt !== undefined ? { outcome: 'replayed', grant: toGrant(existing) } : undefined;
   }
 
-  async revokeGrant(grantId: string, _now: number, keepUntil: number): Promise<void> {
-    const key = grantKey(grantId);
-    await this.put({ pk: key.pk, sk: key.sk, type: 'revoked', grantId, [TABLE_KEYS.ttlAttribute]: keepUntil });
+  async createGrant(grant: UserGrant, firstToken: RefreshToken): Promise<boolean> {
+    const { pk, sk } = grantKey(grant.grantId);
+    const { revokedAt: _revokedAt, ...fields } = grant;
+    const index = { gsi1pk: userGrantsPartition(grant.tenantId), gsi1sk: `${grant.subject}#${grant.grantId}` };
+    try {
+      // Conditional: a replay of the code may have revoked this grant id first, leaving its revocation here.
+      await this.put({ pk, sk, type: 'grant', ...fields, ...index }, 'attribute_not_exists(#pk)');
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+    const byClient = grantByClientKey(grant.grantId);
+    await Promise.all([
+      this.put({
+        pk: byClient.pk,
+        sk: byClient.sk,
+        type: 'grant-by-client',
+        grantId: grant.grantId,
+        clientId: grant.clientId,
+        tenantId: grant.tenantId,
+        gsi1pk: clientGrantsPartition(grant.clientId),
+        gsi1sk: grant.grantId,
+        [TABLE_KEYS.ttlAttribute]: grant.expiresAt,
+      }),
+      this.addRefreshToken(firstToken),
+    ]);
+    return true;
   }
 
-  async isGrantRevoked(grantId: string, now: number): Promise<boolean> {
-    const item = await this.get(grantKey(grantId));
-    const keepUntil = Number(item?.[TABLE_KEYS.ttlAttribute]?.N);
-    return item !== undefined && keepUntil >= now;
+  async getGrant(grantId: string): Promise<UserGrant | undefined> {
+    const record = parse(grantSchema, await this.get(grantKey(grantId)));
+    return record?.grantId === grantId ? record : undefined;
+  }
+
+  async addRefreshToken(token: RefreshToken): Promise<void> {
+    const { pk, sk } = refreshTokenKey(token.tokenHash);
+    const { keepUntil, ...fields } = token;
+    await this.put(
+      { pk, sk, type: 'refresh', ...fields, [TABLE_KEYS.ttlAttribute]: keepUntil },
+      'attribute_not_exists(#pk)',
+    );
+  }
+
+  async useRefreshToken(tokenHash: string, clientId: string, now: number): Promise<RefreshTokenUse | undefined> {
+    const key = refreshTokenKey(tokenHash);
+    const used = await this.conditional({
+      Key: keyAttributes(key),
+      UpdateExpression: 'SET #usedAt = :now',
+      ConditionExpression:
+        'attribute_exists(#pk) AND attribute_not_exists(#usedAt) AND #clientId = :client AND #usableUntil > :now',
+      ExpressionAttributeNames: {
+        '#pk': TABLE_KEYS.partitionKey,
+        '#usedAt': 'usedAt',
+        '#clientId': 'clientId',
+        '#usableUntil': 'usableUntil',
+      },
+      ExpressionAttributeValues: { ':now': { N: String(now) }, ':client': { S: clientId } },
+      ReturnValues: 'ALL_NEW',
+    });
+    const record = parse(refreshTokenSchema, used);
+    if (record) return { outcome: 'used', token: toRefreshToken(record) };
+    // The condition failed: unknown, another client's, used before (a reuse), or expired unused.
+    const existing = parse(refreshTokenSchema, await this.get(key));
+    if (existing === undefined || existing.tokenHash !== tokenHash || existing.expiresAt <= now) return undefined;
+    if (existing.clientId !== clientId) return { outcome: 'foreign' };
+    if (existing.usedAt !== undefined) {
+      return { outcome: 'reused', token: toRefreshToken(existing), usedAt: existing.usedAt };
+    }
+    return undefined;
+  }
+
+  async findRefreshToken(tokenHash: string): Promise<RefreshToken | undefined> {
+    const record = parse(refreshTokenSchema, await this.get(refreshTokenKey(tokenHash)));
+    return record?.tokenHash === tokenHash ? toRefreshToken(record) : undefined;
+  }
+
+  async revokeGrant(grantId: string, now: number, keepUntil: number): Promise<void> {
+    const { client, tableName } = this.options;
+    // An upsert: the first revocation's time stands, and a grant not stored yet can never be (createGrant's condition).
+    await storeCall(() =>
+      client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: keyAttributes(grantKey(grantId)),
+          UpdateExpression:
+            'SET #revokedAt = if_not_exists(#revokedAt, :now), #ttl = if_not_exists(#ttl, :keep), #grantId = :id',
+          ExpressionAttributeNames: {
+            '#revokedAt': 'revokedAt',
+            '#ttl': TABLE_KEYS.ttlAttribute,
+            '#grantId': 'grantId',
+          },
+          ExpressionAttributeValues: {
+            ':now': { N: String(now) },
+            ':keep': { N: String(keepUntil) },
+            ':id': { S: grantId },
+          },
+        }),
+      ),
+    );
   }
 
   private async get(key: { pk: string; sk: string }): Promise<Item | undefined> {

@@ -29,7 +29,8 @@ import { TABLE_KEYS } from './table';
  * | client       | `CLIENT#<clientId>`   | `CLIENT`          | `CLIENT`     | `<clientId>`        |
  * | replay       | `REPLAY#<sha256>`     | `REPLAY`          | –            | –                   |
  *
- * The interactive flow's records (GRANT_ITEM_PREFIX, written by grant-store.ts) have no index attributes either.
+ * The interactive flow's records (GRANT_ITEM_PREFIX, written by grant-store.ts) index only grants, under partitions
+ * of their own (GRANT_INDEX_PREFIX).
  */
 export const ITEM_PREFIX = {
   tenant: 'TENANT',
@@ -41,15 +42,21 @@ export const ITEM_PREFIX = {
 
 /**
  * The interactive flow's records, kept apart from ITEM_PREFIX (they are no registration kind); here rather than in
- * grant-store.ts so that the construct can name them in its IAM conditions without importing the AWS SDK:
+ * grant-store.ts so that the construct can name them in its IAM conditions without importing the AWS SDK. A grant has
+ * two items, so that an operator finds it both by user and by client with one Query on the index each:
  *
- * | item               | pk                | sk        |
- * |--------------------|-------------------|-----------|
- * | login transaction  | `LOGIN#<id>`      | `LOGIN`   |
- * | authorization code | `CODE#<sha256>`   | `CODE`    |
- * | revoked grant      | `GRANT#<grantId>` | `REVOKED` |
+ * | item                  | pk                  | sk        | gsi1pk                    | gsi1sk                  |
+ * |-----------------------|---------------------|-----------|---------------------------|-------------------------|
+ * | login transaction     | `LOGIN#<id>`        | `LOGIN`   | –                         | –                       |
+ * | authorization code    | `CODE#<sha256>`     | `CODE`    | –                         | –                       |
+ * | grant                 | `GRANT#<grantId>`   | `GRANT`   | `USER_GRANTS#<tenant>`    | `<subject>#<grantId>`   |
+ * | grant, by its client  | `GRANT#<grantId>`   | `CLIENT`  | `CLIENT_GRANTS#<clientId>`| `<grantId>`             |
+ * | refresh token         | `REFRESH#<sha256>`  | `REFRESH` | –                         | –                       |
  */
-export const GRANT_ITEM_PREFIX = { login: 'LOGIN', code: 'CODE', grant: 'GRANT' } as const;
+export const GRANT_ITEM_PREFIX = { login: 'LOGIN', code: 'CODE', grant: 'GRANT', refresh: 'REFRESH' } as const;
+
+/** The index partitions of grants: a tenant's (sorted by user) and a client's. */
+export const GRANT_INDEX_PREFIX = { user: 'USER_GRANTS', client: 'CLIENT_GRANTS' } as const;
 
 export interface Key {
   readonly pk: string;
@@ -96,7 +103,25 @@ export function codeKey(hash: string): Key {
 }
 
 export function grantKey(grantId: string): Key {
-  return { pk: `${GRANT_ITEM_PREFIX.grant}#${grantId}`, sk: 'REVOKED' };
+  return { pk: `${GRANT_ITEM_PREFIX.grant}#${grantId}`, sk: GRANT_ITEM_PREFIX.grant };
+}
+
+/** The grant's second item, by which its client's grants are listed. */
+export function grantByClientKey(grantId: string): Key {
+  return { pk: `${GRANT_ITEM_PREFIX.grant}#${grantId}`, sk: ITEM_PREFIX.client };
+}
+
+/** `hash` is the SHA-256 of the refresh token: the token itself is never stored. */
+export function refreshTokenKey(hash: string): Key {
+  return { pk: `${GRANT_ITEM_PREFIX.refresh}#${hash}`, sk: GRANT_ITEM_PREFIX.refresh };
+}
+
+export function userGrantsPartition(tenantId: string): string {
+  return `${GRANT_INDEX_PREFIX.user}#${tenantId}`;
+}
+
+export function clientGrantsPartition(clientId: string): string {
+  return `${GRANT_INDEX_PREFIX.client}#${clientId}`;
 }
 
 export function keyOf(ref: EntityRef): Key {

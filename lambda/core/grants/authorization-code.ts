@@ -1,24 +1,27 @@
-import { accessTokenClaims, signJwt } from '../access-token';
 import { s256, safeEqual, sha256 } from '../authorize/transaction';
 import { authenticateClient } from '../client-auth';
 import { isResourceIndicator } from '../config';
 import { InvalidGrantError, InvalidRequestError, InvalidTargetError, UnauthorizedClientError } from '../errors';
 import { header } from '../http';
-import { AUTHORIZATION_CODE_GRANT_TYPE, clientServesTenant } from '../model';
-import type { AuthorizationCodeGrant, GrantStore } from '../ports';
+import { subjectIdentifier } from '../identity';
+import { AUTHORIZATION_CODE_GRANT_TYPE, type Client, REFRESH_TOKEN_GRANT_TYPE } from '../model';
+import type { AuthorizationCodeGrant, GrantStore, UserGrant } from '../ports';
+import { GRANT_REVOCATION_RETENTION_SECONDS, lifetimesFor, mintRefreshToken } from '../refresh-tokens';
 import type { GrantRequest, IssuedToken, TokenEndpointDeps } from './context';
+import { checkStillAllowed } from './still-allowed';
+import { signUserAccessToken } from './user-access-token';
 
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
-/** A revocation is kept longer than any token of its grant can be used (refresh tokens live at most a year). */
-export const GRANT_REVOCATION_RETENTION_SECONDS = 400 * 24 * 3600;
+const CODE_INVALID = 'the authorization code is invalid or has expired';
 /** Our codes are 256 random bits, base64url; anything else is not looked up. */
 const CODE = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * `grant_type=authorization_code` (OAuth 2.1 §4.1.3, PROTOCOL.md §11): the code is redeemed at most once (a replay
  * fails and revokes what its grant issued), and it must come from the client it was issued to, with the same
- * redirect URI, the PKCE verifier of its challenge, and no other resource.
+ * redirect URI, the PKCE verifier of its challenge, and no other resource. A client registered for the refresh_token
+ * grant also receives the first refresh token of the grant the code starts.
  */
 export async function authorizationCodeGrant(
   deps: TokenEndpointDeps & { readonly grants: GrantStore },
@@ -46,13 +49,13 @@ export async function authorizationCodeGrant(
     throw new UnauthorizedClientError('the client may not use this grant type');
   }
 
-  const invalid = (reason: string) => new InvalidGrantError('the authorization code is invalid or has expired', reason);
+  const invalid = (reason: string) => new InvalidGrantError(CODE_INVALID, reason);
   const redemption = CODE.test(code) ? await grants.redeemCode(sha256(code), now) : undefined;
   if (redemption === undefined) throw invalid('unknown or expired code');
   const { grant } = redemption;
   audit.tenant = grant.tenantId;
   if (redemption.outcome === 'replayed') {
-    // A second redemption means the code leaked: whatever its first redemption started must stop working.
+    // A second redemption means the code leaked: the grant its first redemption started (its refresh tokens) ends.
     await grants.revokeGrant(grant.grantId, now, now + GRANT_REVOCATION_RETENTION_SECONDS);
     throw invalid('code replayed: grant revoked');
   }
@@ -63,33 +66,52 @@ export async function authorizationCodeGrant(
   if (resource !== undefined && resource !== grant.resource) {
     throw new InvalidTargetError('the resource is not the one that was authorized');
   }
-  await checkStillAllowed(deps, grant);
+  await checkStillAllowed(deps.registry, grant, CODE_INVALID);
   const served = config.resources.find((candidate) => candidate.id === grant.resource);
   if (!served) throw invalid('resource no longer served');
 
-  audit.resource = grant.resource;
-  audit.scope = grant.scopes.join(' ');
-  const claims = accessTokenClaims({
-    issuer: config.issuer,
+  audit.grantId = grant.grantId;
+  const refreshToken = client.grantTypes.includes(REFRESH_TOKEN_GRANT_TYPE)
+    ? await startGrant(deps, grant, client, now)
+    : undefined;
+  const accessToken = await signUserAccessToken(deps, {
     clientId: client.clientId,
-    identity: { tenant: grant.tenantId, issuer: grant.idpIssuer, subject: grant.idpSubject },
     user: grant,
-    grant: { resource: served, scopes: grant.scopes },
-    issuedAt: now,
-    lifetimeSeconds: config.accessTokenTtlSeconds,
+    resource: served,
+    scopes: grant.scopes,
+    now,
+    audit,
   });
-  const accessToken = await signJwt(deps.signer, claims);
-  audit.tokenId = claims.jti as string;
-  return { accessToken, scopes: grant.scopes, expiresIn: config.accessTokenTtlSeconds };
+  return { accessToken, scopes: grant.scopes, expiresIn: config.accessTokenTtlSeconds, refreshToken };
 }
 
-/** Between sign-in and redemption the tenant or the client may have been disabled: nothing is issued then. */
-async function checkStillAllowed(deps: TokenEndpointDeps, grant: AuthorizationCodeGrant): Promise<void> {
-  const tenant = await deps.registry.getTenant(grant.tenantId);
-  if (!tenant?.enabled)
-    throw new InvalidGrantError('the authorization code is invalid or has expired', 'tenant disabled');
-  const client = await deps.registry.getClient(grant.clientId);
-  if (!client || !clientServesTenant(client, grant.tenantId)) {
-    throw new InvalidGrantError('the authorization code is invalid or has expired', 'client not allowed for tenant');
+/**
+ * Stores the grant the code started, with its first refresh token. A replay of the code may have revoked the grant
+ * already (the replay raced this redemption): then nothing is issued.
+ */
+async function startGrant(
+  deps: TokenEndpointDeps & { readonly grants: GrantStore },
+  code: AuthorizationCodeGrant,
+  client: Client,
+  now: number,
+): Promise<string> {
+  const lifetimes = lifetimesFor(deps.config, client);
+  const {
+    codeHash: _codeHash,
+    redirectUri: _redirectUri,
+    codeChallenge: _challenge,
+    issuedAt: _issued,
+    ...user
+  } = code;
+  const grant: UserGrant = {
+    ...user,
+    subject: subjectIdentifier({ tenant: code.tenantId, issuer: code.idpIssuer, subject: code.idpSubject }),
+    createdAt: now,
+    expiresAt: now + lifetimes.absoluteSeconds,
+  };
+  const first = mintRefreshToken(grant, lifetimes, now);
+  if (!(await deps.grants.createGrant(grant, first.record))) {
+    throw new InvalidGrantError(CODE_INVALID, 'code replayed: grant revoked before it was stored');
   }
+  return first.value;
 }

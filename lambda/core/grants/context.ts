@@ -10,7 +10,7 @@ export interface TokenEndpointDeps {
   readonly signer: Signer;
   readonly keyResolver: KeyResolver;
   readonly clock: Clock;
-  /** Authorization codes (the interactive flow); without it the endpoint serves jwt-bearer only. */
+  /** Codes, grants and refresh tokens (the interactive flow); without it the endpoint serves jwt-bearer only. */
   readonly grants?: GrantStore;
   /** Milliseconds from a monotonic clock, for the audit record's latency. */
   readonly elapsedMs?: () => number;
@@ -28,9 +28,10 @@ export interface GrantRequest {
   readonly audit: AuditContext;
 }
 
-/** What a grant hands back: the signed access token and what it grants. */
+/** What a grant hands back: the signed access token and what it grants, and a refresh token where one is due. */
 export interface IssuedToken {
   readonly accessToken: string;
   readonly scopes: readonly string[];
   readonly expiresIn: number;
+  readonly refreshToken?: string;
 }

@@ -1,0 +1,98 @@
+import { authenticateClient } from '../client-auth';
+import { isResourceIndicator, isScopeToken } from '../config';
+import {
+  InvalidGrantError,
+  InvalidRequestError,
+  InvalidScopeError,
+  InvalidTargetError,
+  RefreshTokenReusedError,
+  UnauthorizedClientError,
+} from '../errors';
+import { header } from '../http';
+import { REFRESH_TOKEN_GRANT_TYPE } from '../model';
+import type { GrantStore } from '../ports';
+import { grantEnd, isRefreshTokenValue, lifetimesFor, mintRefreshToken, refreshTokenHash } from '../refresh-tokens';
+import type { GrantRequest, IssuedToken, TokenEndpointDeps } from './context';
+import { checkStillAllowed } from './still-allowed';
+import { signUserAccessToken } from './user-access-token';
+
+const REFRESH_INVALID = 'the refresh token is invalid, expired or revoked';
+
+/**
+ * `grant_type=refresh_token` (OAuth 2.1 §4.3, PROTOCOL.md §12). The token is used at most once, by the client it was
+ * issued to, and replaced by the next (rotation); one that comes back after its use revokes its grant. The grant must
+ * be live (neither revoked nor past its absolute lifetime), its tenant, connection and client still allowed; the
+ * access token may ask for fewer scopes than were granted, never more, and only the granted resource.
+ */
+export async function refreshTokenGrant(
+  deps: TokenEndpointDeps & { readonly grants: GrantStore },
+  { request, form, now, audit }: GrantRequest,
+): Promise<IssuedToken> {
+  const { config, grants } = deps;
+  const presented = form.get('refresh_token');
+  const scope = form.get('scope');
+  const resources = form.getAll('resource');
+  if (presented === undefined) throw new InvalidRequestError('refresh_token is required');
+  const requestedScopes = scope?.split(' ').filter(Boolean);
+  if (requestedScopes?.some((token) => !isScopeToken(token))) throw new InvalidScopeError('scope is malformed');
+  if (resources.length > 1) throw new InvalidTargetError('request one resource per token');
+  if (resources.some((resource) => !isResourceIndicator(resource))) {
+    throw new InvalidTargetError('resource must be an absolute URI without a fragment');
+  }
+
+  const authenticated = await authenticateClient(header(request, 'authorization'), form, deps, now);
+  const { client } = authenticated;
+  audit.client = client.clientId;
+  audit.clientAuthMethod = authenticated.method;
+  if (!client.grantTypes.includes(REFRESH_TOKEN_GRANT_TYPE)) {
+    throw new UnauthorizedClientError('the client may not use this grant type');
+  }
+
+  const invalid = (reason: string) => new InvalidGrantError(REFRESH_INVALID, reason);
+  const use = isRefreshTokenValue(presented)
+    ? await grants.useRefreshToken(refreshTokenHash(presented), client.clientId, now)
+    : undefined;
+  if (use === undefined) throw invalid('unknown or expired refresh token');
+  if (use.outcome === 'foreign') throw invalid('refresh token issued to another client');
+  audit.grantId = use.token.grantId;
+  if (use.outcome === 'reused') {
+    // Rotation leaves one live token per grant; an old one back means two parties hold the grant's tokens, and we
+    // cannot tell which is the user: the grant ends for both (OAuth 2.1 §4.3.1).
+    await grants.revokeGrant(use.token.grantId, now, use.token.keepUntil);
+    throw new RefreshTokenReusedError(REFRESH_INVALID, 'refresh token reused: grant revoked');
+  }
+
+  const grant = await grants.getGrant(use.token.grantId);
+  if (grant === undefined) throw invalid('grant not found');
+  audit.tenant = grant.tenantId;
+  if (grant.revokedAt !== undefined) throw invalid('grant revoked');
+  if (grant.clientId !== client.clientId) throw invalid('grant of another client');
+  const lifetimes = lifetimesFor(config, client);
+  if (grantEnd(grant, lifetimes) <= now) throw invalid('grant past its absolute lifetime');
+  const [resource] = resources;
+  if (resource !== undefined && resource !== grant.resource) {
+    throw new InvalidTargetError('the resource is not the one that was authorized');
+  }
+  await checkStillAllowed(deps.registry, grant, REFRESH_INVALID);
+  const served = config.resources.find((candidate) => candidate.id === grant.resource);
+  if (!served) throw invalid('resource no longer served');
+
+  if (requestedScopes?.some((token) => !grant.scopes.includes(token))) {
+    throw new InvalidScopeError('scope may only narrow what was granted');
+  }
+  // What was granted, as far as the resource and the client may still have it today.
+  const scopes = [...new Set(requestedScopes ?? grant.scopes)].filter(
+    (token) => served.scopes.includes(token) && (client.scopes === undefined || client.scopes.includes(token)),
+  );
+  if (scopes.length === 0 && grant.scopes.length > 0) {
+    throw new InvalidScopeError('none of the granted scopes is available to this client any more');
+  }
+
+  // The successor keeps the whole grant (RFC 6749 §6: a narrower scope is the access token's alone).
+  const next = mintRefreshToken(grant, lifetimes, now);
+  const [accessToken] = await Promise.all([
+    signUserAccessToken(deps, { clientId: client.clientId, user: grant, resource: served, scopes, now, audit }),
+    grants.addRefreshToken(next.record),
+  ]);
+  return { accessToken, scopes, expiresIn: config.accessTokenTtlSeconds, refreshToken: next.value };
+}
