@@ -158,18 +158,9 @@ export interface RefreshToken {
   readonly usableUntil: number;
   /** Epoch seconds until which the record is kept (the grant's `expiresAt`): a late reuse is still recognised. */
   readonly keepUntil: number;
+  /** Epoch seconds: when it was used (and replaced by its successor). */
+  readonly usedAt?: number;
 }
-
-/**
- * What using a refresh token found:
- * - `used`: this call used it (and must now issue its successor);
- * - `reused`: it was used before, by this call's client: a sign that it leaked, so its grant must be revoked;
- * - `foreign`: it belongs to another client; it was not used.
- */
-export type RefreshTokenUse =
-  | { readonly outcome: 'used'; readonly token: RefreshToken }
-  | { readonly outcome: 'reused'; readonly token: RefreshToken; readonly usedAt: number }
-  | { readonly outcome: 'foreign' };
 
 /**
  * Login transactions, authorization codes, grants and their refresh tokens: records each changed by conditional writes
@@ -202,13 +193,13 @@ export interface GrantStore {
   getGrant(grantId: string): Promise<UserGrant | undefined>;
   /** Stores the refresh token that replaces a used one. */
   addRefreshToken(token: RefreshToken): Promise<void>;
-  /**
-   * Uses a refresh token at most once (a conditional write judged at `now`), only for the client it was issued to
-   * and only before its `usableUntil`; undefined when it is unknown, or expired and never used.
-   */
-  useRefreshToken(tokenHash: string, clientId: string, now: number): Promise<RefreshTokenUse | undefined>;
-  /** The refresh token's record, used or not (revocation looks it up), or undefined. */
+  /** The refresh token's record, used or not, or undefined. */
   findRefreshToken(tokenHash: string): Promise<RefreshToken | undefined>;
+  /**
+   * Uses a refresh token at most once: a conditional write judged at `now`, true for the one caller that used it
+   * while it was unused, the client's, and before its `usableUntil`; false for every other.
+   */
+  useRefreshToken(tokenHash: string, clientId: string, now: number): Promise<boolean>;
   /**
    * Revokes a grant and so every refresh token of it: kept at least until `keepUntil`, epoch seconds. Revoking an
    * unknown grant (a code replayed before its first redemption stored the grant) records the revocation all the same.

@@ -206,45 +206,25 @@ describe('DynamoGrantStore', () => {
       expect((await raw(grantKey('grant-1')))?.expiresAt?.N).toBe(String(NOW + 7_776_000));
     });
 
-    it('uses a refresh token once, for its own client, before its idle end', async () => {
+    it('uses a refresh token once, for its own client, before its idle end, and remembers when', async () => {
       await store.createGrant(userGrant(), refreshToken());
-      expect(await store.useRefreshToken('token-hash-1', 'other-client', NOW)).toEqual({ outcome: 'foreign' });
-      expect(await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 5)).toEqual({
-        outcome: 'used',
-        token: refreshToken(),
-      });
-      expect(await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 6)).toEqual({
-        outcome: 'reused',
-        token: refreshToken(),
-        usedAt: NOW + 5,
-      });
-      // Another client learns nothing of a used token either.
-      expect(await store.useRefreshToken('token-hash-1', 'other-client', NOW + 7)).toEqual({ outcome: 'foreign' });
-      expect(await store.useRefreshToken('unknown-hash', 'mcp-inspector', NOW)).toBeUndefined();
+      expect(await store.useRefreshToken('token-hash-1', 'other-client', NOW)).toBe(false);
+      expect(await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 1000)).toBe(false);
+      // Refused on one request's clock, still usable on an earlier one's: the refusals wrote nothing.
+      expect(await store.findRefreshToken('token-hash-1')).toEqual(refreshToken());
+      expect(await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 999)).toBe(true);
+      expect(await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 999)).toBe(false);
+      expect(await store.findRefreshToken('token-hash-1')).toEqual({ ...refreshToken(), usedAt: NOW + 999 });
+      expect(await store.useRefreshToken('unknown-hash', 'mcp-inspector', NOW)).toBe(false);
+      expect(await store.findRefreshToken('unknown-hash')).toBeUndefined();
     });
 
-    it('refuses a refresh token at its idle end, and leaves it unused', async () => {
-      await store.createGrant(userGrant(), refreshToken());
-      expect(await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 1000)).toBeUndefined();
-      // Refused on one request's clock, still usable on an earlier one's: the refusal wrote nothing.
-      expect(await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 999)).toMatchObject({
-        outcome: 'used',
-      });
-    });
-
-    it('forgets a used token once its grant is over: no reuse is reported after the grant could be used', async () => {
-      await store.createGrant(userGrant(), refreshToken());
-      await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW);
-      expect(await store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 7_776_000)).toBeUndefined();
-    });
-
-    it('lets exactly one of 100 concurrent uses of one refresh token succeed; every other sees a reuse', async () => {
+    it('lets exactly one of 100 concurrent uses of one refresh token succeed', async () => {
       await store.createGrant(userGrant(), refreshToken());
       const uses = await Promise.all(
         Array.from({ length: 100 }, () => store.useRefreshToken('token-hash-1', 'mcp-inspector', NOW + 1)),
       );
-      expect(uses.filter((use) => use?.outcome === 'used')).toHaveLength(1);
-      expect(uses.filter((use) => use?.outcome === 'reused')).toHaveLength(99);
+      expect(uses.filter(Boolean)).toHaveLength(1);
     });
 
     it('refuses to store a refresh token twice under one hash', async () => {

@@ -10,6 +10,7 @@ import {
   type Client,
   type Connection,
   DEFAULT_UPSTREAM_SCOPES,
+  REFRESH_TOKEN_GRANT_TYPE,
 } from '../../lambda/core/model';
 import type {
   AuthorizationCodeGrant,
@@ -17,7 +18,6 @@ import type {
   GrantStore,
   LoginTransaction,
   RefreshToken,
-  RefreshTokenUse,
   SecretSource,
   UpstreamIdp,
   UpstreamMetadata,
@@ -31,7 +31,7 @@ export class MemoryGrantStore implements GrantStore {
   readonly transactions = new Map<string, { transaction: LoginTransaction; used: boolean }>();
   readonly codes = new Map<string, { grant: AuthorizationCodeGrant; redeemed: boolean }>();
   readonly grants = new Map<string, UserGrant>();
-  readonly refreshTokens = new Map<string, { token: RefreshToken; usedAt?: number }>();
+  readonly refreshTokens = new Map<string, RefreshToken>();
 
   async createTransaction(transaction: LoginTransaction): Promise<void> {
     if (this.transactions.has(transaction.id)) throw new Error('transaction id collision');
@@ -87,21 +87,18 @@ export class MemoryGrantStore implements GrantStore {
 
   async addRefreshToken(token: RefreshToken): Promise<void> {
     if (this.refreshTokens.has(token.tokenHash)) throw new Error('refresh token collision');
-    this.refreshTokens.set(token.tokenHash, { token });
-  }
-
-  async useRefreshToken(tokenHash: string, clientId: string, now: number): Promise<RefreshTokenUse | undefined> {
-    const entry = this.refreshTokens.get(tokenHash);
-    if (!entry) return undefined;
-    if (entry.token.clientId !== clientId) return { outcome: 'foreign' };
-    if (entry.usedAt !== undefined) return { outcome: 'reused', token: entry.token, usedAt: entry.usedAt };
-    if (entry.token.usableUntil <= now) return undefined;
-    entry.usedAt = now;
-    return { outcome: 'used', token: entry.token };
+    this.refreshTokens.set(token.tokenHash, token);
   }
 
   async findRefreshToken(tokenHash: string): Promise<RefreshToken | undefined> {
-    return this.refreshTokens.get(tokenHash)?.token;
+    return this.refreshTokens.get(tokenHash);
+  }
+
+  async useRefreshToken(tokenHash: string, clientId: string, now: number): Promise<boolean> {
+    const token = this.refreshTokens.get(tokenHash);
+    if (!token || token.usedAt !== undefined || token.clientId !== clientId || token.usableUntil <= now) return false;
+    this.refreshTokens.set(tokenHash, { ...token, usedAt: now });
+    return true;
   }
 
   async revokeGrant(grantId: string, now: number, keepUntil: number): Promise<void> {
@@ -263,6 +260,9 @@ export class TestUpstream implements UpstreamIdp {
 export const CODE_CLIENT = 'mcp-inspector';
 export const CONFIDENTIAL_CODE_CLIENT = 'confidential-app';
 export const FIRST_PARTY_CLIENT = 'first-party-app';
+/** Public clients registered for the refresh_token grant too (first party: no consent page in the way). */
+export const REFRESH_CLIENT = 'desktop-app';
+export const OTHER_REFRESH_CLIENT = 'other-desktop-app';
 export const REDIRECT_URI = 'https://client.example/callback';
 export const LOOPBACK_REDIRECT = 'http://127.0.0.1/callback';
 export const ACME_OIDC = 'https://login.acme.example';
@@ -287,7 +287,8 @@ export interface InteractiveFixture {
 
 /**
  * The token fixture plus the interactive flow's in-memory ports: acme has an OIDC connection (the only one unless a
- * test adds more), and three code-flow clients are registered (public, confidential, first party).
+ * test adds more), and code-flow clients are registered: public, confidential, first party, and two first-party ones
+ * that may also refresh.
  */
 export async function createInteractiveFixture(): Promise<InteractiveFixture> {
   const f = await createFixture();
@@ -333,6 +334,14 @@ export async function createInteractiveFixture(): Promise<InteractiveFixture> {
       secrets: confidential.secrets,
     }),
     codeClient({ clientId: FIRST_PARTY_CLIENT, authMethod: 'none', firstParty: true }),
+    ...[REFRESH_CLIENT, OTHER_REFRESH_CLIENT].map((clientId) =>
+      codeClient({
+        clientId,
+        authMethod: 'none',
+        firstParty: true,
+        grantTypes: [AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE],
+      }),
+    ),
   ]) {
     f.registry.clients.set(client.clientId, client);
   }

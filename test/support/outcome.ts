@@ -13,6 +13,7 @@ export interface TokenBody {
   token_type: string;
   expires_in: number;
   scope?: string;
+  refresh_token?: string;
 }
 
 /**

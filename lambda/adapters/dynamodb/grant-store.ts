@@ -12,7 +12,6 @@ import type {
   GrantStore,
   LoginTransaction,
   RefreshToken,
-  RefreshTokenUse,
   UserGrant,
 } from '../../core/ports';
 import { fromItem, type Item, toAttribute, toItem } from './attributes';
@@ -118,7 +117,7 @@ function toTransaction(record: v.InferOutput<typeof transactionSchema>): LoginTr
 }
 
 function toRefreshToken(record: v.InferOutput<typeof refreshTokenSchema>): RefreshToken {
-  const { expiresAt, usedAt: _usedAt, ...token } = record;
+  const { expiresAt, ...token } = record;
   return { ...token, keepUntil: expiresAt };
 }
 
@@ -257,10 +256,14 @@ export class DynamoGrantStore implements GrantStore {
     );
   }
 
-  async useRefreshToken(tokenHash: string, clientId: string, now: number): Promise<RefreshTokenUse | undefined> {
-    const key = refreshTokenKey(tokenHash);
+  async findRefreshToken(tokenHash: string): Promise<RefreshToken | undefined> {
+    const record = parse(refreshTokenSchema, await this.get(refreshTokenKey(tokenHash)));
+    return record?.tokenHash === tokenHash ? toRefreshToken(record) : undefined;
+  }
+
+  async useRefreshToken(tokenHash: string, clientId: string, now: number): Promise<boolean> {
     const used = await this.conditional({
-      Key: keyAttributes(key),
+      Key: keyAttributes(refreshTokenKey(tokenHash)),
       UpdateExpression: 'SET #usedAt = :now',
       ConditionExpression:
         'attribute_exists(#pk) AND attribute_not_exists(#usedAt) AND #clientId = :client AND #usableUntil > :now',
@@ -271,23 +274,9 @@ export class DynamoGrantStore implements GrantStore {
         '#usableUntil': 'usableUntil',
       },
       ExpressionAttributeValues: { ':now': { N: String(now) }, ':client': { S: clientId } },
-      ReturnValues: 'ALL_NEW',
+      ReturnValues: 'NONE',
     });
-    const record = parse(refreshTokenSchema, used);
-    if (record) return { outcome: 'used', token: toRefreshToken(record) };
-    // The condition failed: unknown, another client's, used before (a reuse), or expired unused.
-    const existing = parse(refreshTokenSchema, await this.get(key));
-    if (existing === undefined || existing.tokenHash !== tokenHash || existing.expiresAt <= now) return undefined;
-    if (existing.clientId !== clientId) return { outcome: 'foreign' };
-    if (existing.usedAt !== undefined) {
-      return { outcome: 'reused', token: toRefreshToken(existing), usedAt: existing.usedAt };
-    }
-    return undefined;
-  }
-
-  async findRefreshToken(tokenHash: string): Promise<RefreshToken | undefined> {
-    const record = parse(refreshTokenSchema, await this.get(refreshTokenKey(tokenHash)));
-    return record?.tokenHash === tokenHash ? toRefreshToken(record) : undefined;
+    return used !== undefined;
   }
 
   async revokeGrant(grantId: string, now: number, keepUntil: number): Promise<void> {

@@ -10,13 +10,22 @@ import {
 } from '../errors';
 import { header } from '../http';
 import { REFRESH_TOKEN_GRANT_TYPE } from '../model';
-import type { GrantStore } from '../ports';
+import type { GrantStore, RefreshToken } from '../ports';
 import { grantEnd, isRefreshTokenValue, lifetimesFor, mintRefreshToken, refreshTokenHash } from '../refresh-tokens';
 import type { GrantRequest, IssuedToken, TokenEndpointDeps } from './context';
 import { checkStillAllowed } from './still-allowed';
 import { signUserAccessToken } from './user-access-token';
 
 const REFRESH_INVALID = 'the refresh token is invalid, expired or revoked';
+
+/**
+ * Rotation leaves one live token per grant; an old one back means two parties hold the grant's tokens, and we cannot
+ * tell which is the user: the grant ends for both (OAuth 2.1 §4.3.1).
+ */
+async function reused(grants: GrantStore, token: RefreshToken, now: number): Promise<RefreshTokenReusedError> {
+  await grants.revokeGrant(token.grantId, now, token.keepUntil);
+  return new RefreshTokenReusedError(REFRESH_INVALID, 'refresh token reused: grant revoked');
+}
 
 /**
  * `grant_type=refresh_token` (OAuth 2.1 §4.3, PROTOCOL.md §12). The token is used at most once, by the client it was
@@ -49,20 +58,18 @@ export async function refreshTokenGrant(
   }
 
   const invalid = (reason: string) => new InvalidGrantError(REFRESH_INVALID, reason);
-  const use = isRefreshTokenValue(presented)
-    ? await grants.useRefreshToken(refreshTokenHash(presented), client.clientId, now)
-    : undefined;
-  if (use === undefined) throw invalid('unknown or expired refresh token');
-  if (use.outcome === 'foreign') throw invalid('refresh token issued to another client');
-  audit.grantId = use.token.grantId;
-  if (use.outcome === 'reused') {
-    // Rotation leaves one live token per grant; an old one back means two parties hold the grant's tokens, and we
-    // cannot tell which is the user: the grant ends for both (OAuth 2.1 §4.3.1).
-    await grants.revokeGrant(use.token.grantId, now, use.token.keepUntil);
-    throw new RefreshTokenReusedError(REFRESH_INVALID, 'refresh token reused: grant revoked');
-  }
+  const tokenHash = isRefreshTokenValue(presented) ? refreshTokenHash(presented) : undefined;
+  const token = tokenHash === undefined ? undefined : await grants.findRefreshToken(tokenHash);
+  if (token === undefined || token.keepUntil <= now) throw invalid('unknown or expired refresh token');
+  // Another client's token is refused and left alone: its own client may still use it.
+  if (token.clientId !== client.clientId) throw invalid('refresh token issued to another client');
+  audit.grantId = token.grantId;
+  if (token.usedAt !== undefined) throw await reused(grants, token, now);
+  if (token.usableUntil <= now) throw invalid('unknown or expired refresh token');
 
-  const grant = await grants.getGrant(use.token.grantId);
+  // Everything the request could be refused for is checked before the token is used, so that a refused request
+  // (a wider scope, another resource) leaves the client its token.
+  const grant = await grants.getGrant(token.grantId);
   if (grant === undefined) throw invalid('grant not found');
   audit.tenant = grant.tenantId;
   if (grant.revokedAt !== undefined) throw invalid('grant revoked');
@@ -76,17 +83,20 @@ export async function refreshTokenGrant(
   await checkStillAllowed(deps.registry, grant, REFRESH_INVALID);
   const served = config.resources.find((candidate) => candidate.id === grant.resource);
   if (!served) throw invalid('resource no longer served');
-
-  if (requestedScopes?.some((token) => !grant.scopes.includes(token))) {
+  if (requestedScopes?.some((scopeToken) => !grant.scopes.includes(scopeToken))) {
     throw new InvalidScopeError('scope may only narrow what was granted');
   }
   // What was granted, as far as the resource and the client may still have it today.
   const scopes = [...new Set(requestedScopes ?? grant.scopes)].filter(
-    (token) => served.scopes.includes(token) && (client.scopes === undefined || client.scopes.includes(token)),
+    (scopeToken) =>
+      served.scopes.includes(scopeToken) && (client.scopes === undefined || client.scopes.includes(scopeToken)),
   );
   if (scopes.length === 0 && grant.scopes.length > 0) {
     throw new InvalidScopeError('none of the granted scopes is available to this client any more');
   }
+
+  // Used between our read and this write by another request: that request holds the successor, so this is a reuse.
+  if (!(await grants.useRefreshToken(token.tokenHash, client.clientId, now))) throw await reused(grants, token, now);
 
   // The successor keeps the whole grant (RFC 6749 §6: a narrower scope is the access token's alone).
   const next = mintRefreshToken(grant, lifetimes, now);
