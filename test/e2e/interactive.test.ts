@@ -197,11 +197,87 @@ describe('interactive sign-in on the local server, end to end over HTTP', () => 
     expect((await browser.go(signedIn.location!)).status).toBe(303);
   });
 
+  /** A fresh sign-in of alice, the code redeemed: the token response. */
+  async function tokensOfAlice(): Promise<{ access_token: string; refresh_token: string }> {
+    const { verifier, challenge } = pkce();
+    const back = await signIn(new Browser(), challenge);
+    const token = await redeem(new URL(back.location!).searchParams.get('code')!, verifier);
+    expect(token.status).toBe(200);
+    return (await token.json()) as { access_token: string; refresh_token: string };
+  }
+
+  const post = (path: string, form: Record<string, string>) =>
+    fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: DEMO_APP_CLIENT_ID, ...form }).toString(),
+    });
+  const refresh = (refreshToken: string, form: Record<string, string> = {}) =>
+    post('/token', { grant_type: 'refresh_token', refresh_token: refreshToken, ...form });
+
+  it('refreshes over HTTP with rotation: the new access token is alice, the used refresh token is refused', async () => {
+    const first = await tokensOfAlice();
+    expect(first.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const response = await refresh(first.refresh_token, { resource: RESOURCE });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const second = (await response.json()) as { access_token: string; refresh_token: string; scope: string };
+    expect(second.scope).toBe('mcp:tools');
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    const jwks = createRemoteJWKSet(new URL(`${server.url}/jwks.json`));
+    const { payload } = await jwtVerify(second.access_token, jwks, { issuer: server.issuer, audience: RESOURCE });
+    expect(payload).toMatchObject({ idp_sub: 'alice', tenant: 'demo', client_id: DEMO_APP_CLIENT_ID });
+
+    const reuse = await refresh(first.refresh_token);
+    expect(reuse.status).toBe(400);
+    expect(await reuse.json()).toMatchObject({ error: 'invalid_grant' });
+    // The reuse revoked the grant: the newest refresh token no longer works either.
+    expect((await refresh(second.refresh_token)).status).toBe(400);
+  });
+
+  it('of 100 concurrent refreshes of one token, through dynalite, exactly one succeeds', async () => {
+    const { refresh_token } = await tokensOfAlice();
+    const statuses = await Promise.all(Array.from({ length: 100 }, async () => (await refresh(refresh_token)).status));
+    expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 400)).toHaveLength(99);
+  });
+
+  it('revokes a grant at /revoke (RFC 7009): 200, and its refresh token stops working; an unknown token is 200 too', async () => {
+    const { refresh_token } = await tokensOfAlice();
+    const unknown = await post('/revoke', { token: 'A'.repeat(43) });
+    expect(unknown.status).toBe(200);
+    expect((await refresh(refresh_token)).status).toBe(200);
+    const latest = (await tokensOfAlice()).refresh_token;
+    const revoked = await post('/revoke', { token: latest, token_type_hint: 'refresh_token' });
+    expect(revoked.status).toBe(200);
+    expect(await revoked.text()).toBe('');
+    const refused = await refresh(latest);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('advertises the revocation endpoint and the refresh_token grant in its metadata', async () => {
+    const metadata = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(metadata.revocation_endpoint).toBe(`${server.issuer}/revoke`);
+    expect(metadata.grant_types_supported).toContain('refresh_token');
+  });
+
   it('logs each decision without codes, cookies or tokens', () => {
     const lines = logs.filter((line) => line.includes('authorization decision'));
     expect(lines.length).toBeGreaterThan(3);
     for (const line of lines) {
       expect(line).not.toMatch(/code=|__Host-|[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]+/);
+    }
+    // Token and revocation decisions name the grant, never a refresh token (43 base64url characters) or a JWT.
+    const decisions = logs.filter((line) => /token decision|revocation decision/.test(line));
+    expect(decisions.some((line) => line.includes('refresh_token_reused'))).toBe(true);
+    expect(decisions.some((line) => line.includes('"outcome":"revoked"'))).toBe(true);
+    for (const line of decisions) {
+      const withoutIds = line.replace(/"(grantId|tokenId|sub|jtiHash)":"[^"]*"/g, '');
+      expect(withoutIds).not.toMatch(/[A-Za-z0-9_-]{43}|eyJ[A-Za-z0-9_-]+\./);
     }
   });
 });

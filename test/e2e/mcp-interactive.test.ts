@@ -42,11 +42,14 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
   let callbacks: LoopbackCallbacks;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
+  /** Seconds added to the servers' clock: lets a test have an access token issued already expired. */
+  let clockOffset = 0;
+  const clock = { now: () => Math.floor(Date.now() / 1000) + clockOffset };
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'id-jag-mcp-browser-'));
-    as = await startLocalServer({ port: 0, dataDir, inMemory: true, write: () => undefined });
+    as = await startLocalServer({ port: 0, dataDir, inMemory: true, write: () => undefined, clock });
     resource = as.demo!.resource;
     mcp = await createMcpServer({ issuer: as.issuer, resource, port: 0, log: () => undefined });
     viaResource = routeOrigin(new URL(resource).origin, new URL(mcp.url).origin);
@@ -184,6 +187,59 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('refreshes an expired access token with its refresh token, rotating it, and calls the tool again', async () => {
+    // Given alice signed in through the browser, and her code redeemed two hours in the past by our server's clock,
+    // so that her access token is expired on arrival at the MCP server (which checks exp on its own clock)
+    const provider = new DemoAppProvider(callbacks.redirectUri, as.issuer);
+    const transport = await startAuthorization(provider);
+    const { page } = await freshPage();
+    const landed = callbacks.next();
+    await page.goto(provider.authorizationUrl!.href);
+    await approve(page);
+    await (await signInAtDemoIdp(page, 'Alice Demo')).submitted;
+    const code = (await landed).searchParams.get('code')!;
+    clockOffset = -7200;
+    try {
+      await transport.finishAuth(code);
+    } finally {
+      clockOffset = 0;
+    }
+    const first = provider.tokens()!;
+    expect(first.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const claims = JSON.parse(Buffer.from(first.access_token.split('.')[1]!, 'base64url').toString()) as {
+      exp: number;
+    };
+    expect(claims.exp).toBeLessThan(Date.now() / 1000);
+
+    // When the SDK client connects with it: the MCP server answers 401, and the SDK refreshes at our token endpoint
+    const client = new Client({ name: 'browser-e2e', version: '1.0.0' });
+    await client.connect(transportFor(provider));
+    try {
+      // Then it holds a new access token and a new refresh token (rotation), and the tool sees alice
+      const second = provider.tokens()!;
+      expect(second.access_token).not.toBe(first.access_token);
+      expect(second.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(second.refresh_token).not.toBe(first.refresh_token);
+      const whoami = await client.callTool({ name: 'whoami', arguments: {} });
+      expect(whoami.structuredContent).toMatchObject({ idp_sub: 'alice', client_id: DEMO_APP_CLIENT_ID });
+    } finally {
+      await client.close();
+    }
+
+    // And the first refresh token, used once already, is refused: presenting it again revokes the grant, so the
+    // newest one stops working too
+    const refresh = (token: string) =>
+      fetch(`${as.url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: DEMO_APP_CLIENT_ID }),
+      });
+    expect((await refresh(first.refresh_token!)).status).toBe(400);
+    const newest = await refresh(provider.tokens()!.refresh_token!);
+    expect(newest.status).toBe(400);
+    expect(await newest.json()).toMatchObject({ error: 'invalid_grant' });
   });
 
   it('binds the login to the browser with a __Host- cookie that Chromium keeps Secure, HttpOnly and SameSite=Lax', async () => {
@@ -331,7 +387,7 @@ class DemoAppProvider implements OAuthClientProvider {
   get clientMetadata(): OAuthClientMetadata {
     return {
       redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code'],
+      grant_types: ['authorization_code', 'refresh_token'],
       token_endpoint_auth_method: 'none',
     };
   }
