@@ -4,9 +4,10 @@ import { ServerError } from '../core/errors';
 import { errorResponse, type HttpRequest, type HttpResponse } from '../core/http';
 import { jwksResponse, metadataResponse } from '../core/metadata';
 import type { Signer } from '../core/ports';
+import { createRevocationEndpoint } from '../core/revocation';
 import { createTokenEndpoint, type TokenEndpointDeps } from '../core/token-endpoint';
 import type { Logger } from './logger';
-import { decisionMetrics, type MetricsTarget } from './metrics';
+import { decisionMetrics, type MetricsTarget, revocationMetrics } from './metrics';
 
 /** An API Gateway HTTP API (payload format 2.0) handler. */
 export type HttpApiHandler = (
@@ -113,4 +114,51 @@ export function createTokenHandler(
       return failed(logger, error, ids);
     }
   };
+}
+
+/**
+ * The revocation endpoint (RFC 7009): one audit line per decision (with its metrics, when a target is given), never
+ * the token, then the response. It needs the grant store: a wiring without one fails as a configuration error.
+ */
+export function createRevocationHandler(
+  wiring: () => Promise<TokenEndpointDeps>,
+  logger: Logger,
+  metrics?: MetricsTarget,
+): HttpApiHandler {
+  const endpoint = once(async () => {
+    const deps = await wiring();
+    if (!deps.grants) throw new Error('the revocation endpoint needs a grant store');
+    return createRevocationEndpoint({ ...deps, grants: deps.grants });
+  });
+  return async (event, context) => {
+    const ids = requestIds(event, context);
+    try {
+      const outcome = await (await endpoint())(toHttpRequest(event));
+      const level = outcome.audit.outcome === 'failed' ? 'error' : 'info';
+      const emf = metrics ? revocationMetrics(outcome.audit, metrics, Date.now()) : {};
+      logger[level]('revocation decision', { ...ids, ...outcome.audit, ...emf });
+      return toResult(outcome.response);
+    } catch (error) {
+      return failed(logger, error, ids);
+    }
+  };
+}
+
+/**
+ * The token function's entry: it serves the token endpoint and, with the interactive flow, the revocation endpoint.
+ * API Gateway names the route it matched in `event.routeKey`, exactly as registered (`ANY /revoke`); that route goes
+ * to the revocation endpoint, every other to the token endpoint. Both share one wiring.
+ */
+export function createTokenFunctionHandler(
+  wiring: () => Promise<TokenEndpointDeps>,
+  logger: Logger,
+  options: {
+    /** The revocation route's key as registered, such as `ANY /revoke`. */
+    readonly revokeRouteKey: string;
+    readonly metrics?: MetricsTarget;
+  },
+): HttpApiHandler {
+  const token = createTokenHandler(wiring, logger, options.metrics);
+  const revocation = createRevocationHandler(wiring, logger, options.metrics);
+  return (event, context) => (event.routeKey === options.revokeRouteKey ? revocation : token)(event, context);
 }

@@ -1,5 +1,6 @@
-// Lambda entry: the token endpoint.
-import { createTokenHandler } from './api';
+// Lambda entry: the token endpoint, and the revocation endpoint (RFC 7009) of the interactive flow.
+import { endpointsOf } from '../core/config';
+import { createTokenFunctionHandler } from './api';
 import { loggerFrom, metricsTargetFrom } from './environment';
 import { awsTokenWiring } from './token-wiring';
 
@@ -10,4 +11,11 @@ wiring()
   .then(({ signer }) => signer.activeKey())
   .catch(() => undefined);
 
-export const handler = createTokenHandler(wiring, loggerFrom(process.env, 'token'), metricsTargetFrom(process.env));
+// The route as the construct registers it (lib/authorization-server.ts): ANY, on the path of an issuer without one,
+// since the API serves the issuer's origin. Route keys never carry a custom domain's base path.
+const revokeRouteKey = `ANY ${endpointsOf('https://issuer.invalid').routes.revoke}`;
+
+export const handler = createTokenFunctionHandler(wiring, loggerFrom(process.env, 'token'), {
+  revokeRouteKey,
+  metrics: metricsTargetFrom(process.env),
+});

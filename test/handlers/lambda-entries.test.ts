@@ -122,6 +122,49 @@ describe('Lambda entry modules', () => {
     });
   });
 
+  it('token: serves the route ANY /revoke with the revocation endpoint, from the table, with its metrics', async () => {
+    const table = new RegistryTable({ client: dynamo.client(), tableName });
+    const registry = parseRegistryConfig({
+      clients: [
+        {
+          clientId: 'inspector',
+          authMethod: 'none',
+          grantTypes: ['authorization_code', 'refresh_token'],
+          redirectUris: ['http://127.0.0.1/callback'],
+        },
+      ],
+    });
+    expect((await applyConfig(table, registry)).error).toBeUndefined();
+    const event = httpApiEvent({
+      method: 'POST',
+      path: '/revoke',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: 'a'.repeat(43), client_id: 'inspector' }).toString(),
+    });
+    // API Gateway names the route as the construct registers it, whatever the request's method.
+    const routed = {
+      ...event,
+      routeKey: 'ANY /revoke',
+      requestContext: { ...event.requestContext, routeKey: 'ANY /revoke' },
+    };
+
+    const result = await load('token')(routed);
+
+    // RFC 7009 §2.2: an unknown token is answered 200, as a revoked one.
+    expect(result.statusCode).toBe(200);
+    const decision = JSON.parse(lines.find((line) => line.includes('revocation decision'))!);
+    expect(decision).toMatchObject({
+      service: 'token',
+      event: 'token_revocation',
+      outcome: 'ignored',
+      client: 'inspector',
+      requestId: event.requestContext.requestId,
+      Server: 'test-server',
+      RevocationsIgnored: 1,
+    });
+    expect(lines.join('')).not.toContain('token decision');
+  });
+
   it('token: refuses to fetch keys of an http issuer, even one registered, and logs the decision with metrics', async () => {
     const issuer = `${idpHost.origin}/idp`;
     const idp = await TestIdp.create({ issuer, audience: ISSUER, clientId: 'claude' });
