@@ -70,7 +70,7 @@ describe('local server, end to end over HTTP', () => {
       const response = await fetch(`${server.url}${path}`);
       const metadata = (await response.json()) as Record<string, unknown>;
       expect(metadata.issuer).toBe(server.url);
-      expect(metadata.grant_types_supported).toEqual(['authorization_code', JWT_BEARER]);
+      expect(metadata.grant_types_supported).toEqual(['authorization_code', 'refresh_token', JWT_BEARER]);
       expect(metadata.token_endpoint).toBe(`${server.url}/token`);
       expect(response.headers.get('cache-control')).toMatch(/^public, max-age=/);
     }
