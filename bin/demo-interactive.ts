@@ -97,9 +97,9 @@ async function main(): Promise<void> {
     }),
   });
   const body = (await response.json()) as Record<string, unknown>;
-  console.log(
-    `3. Code redeemed at ${demo.issuer}/token: HTTP ${response.status} ${JSON.stringify({ ...body, access_token: '…' })}`,
-  );
+  // The tokens themselves stay off the screen: the demo app is registered for refresh tokens too.
+  const shown = { ...body, access_token: '…', ...(body.refresh_token ? { refresh_token: '…' } : {}) };
+  console.log(`3. Code redeemed at ${demo.issuer}/token: HTTP ${response.status} ${JSON.stringify(shown)}`);
   if (response.status !== 200) throw new Error('the code exchange failed: see the server log');
 
   const claims = await verifyAccessToken(String(body.access_token), { issuer: demo.issuer, audience: demo.resource });

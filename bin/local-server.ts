@@ -1,5 +1,10 @@
 // `npm start`: the authorization server on 127.0.0.1 with an embedded DynamoDB (dynalite) and a file signing key.
 import { parseArgs } from 'node:util';
+import {
+  CONFIG_DEFAULTS,
+  MAX_REFRESH_TOKEN_LIFETIME_SECONDS,
+  MIN_REFRESH_TOKEN_LIFETIME_SECONDS,
+} from '../lambda/core/config';
 import { startLocalServer } from './local/server';
 
 const usage = `Usage: npm start -- [options]
@@ -10,7 +15,9 @@ const usage = `Usage: npm start -- [options]
   --data-dir <dir>  where the table and keys persist (env ID_JAG_DATA_DIR; default .data)
   --issuer <url>    issuer URL, if clients reach the server through another address (env ID_JAG_ISSUER)
   --product-name <name>  named on the sign-in pages (default "MCP server")
-  --no-interactive  serve the jwt-bearer exchange only: no /authorize, no /callback`;
+  --no-interactive  serve the jwt-bearer exchange only: no /authorize, no /callback, no /revoke
+  --refresh-token-idle <seconds>      a refresh token unused this long stops working (default 1209600, 14 days)
+  --refresh-token-absolute <seconds>  no refresh token works this long after sign-in (default 7776000, 90 days)`;
 
 // The SDK's notice about Node 20 support says nothing about this server; keep the console for what matters.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -25,6 +32,8 @@ async function main(): Promise<void> {
       issuer: { type: 'string' },
       'product-name': { type: 'string' },
       'no-interactive': { type: 'boolean' },
+      'refresh-token-idle': { type: 'string' },
+      'refresh-token-absolute': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -35,6 +44,14 @@ async function main(): Promise<void> {
   const env = process.env;
   const port = Number(values.port ?? env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number\n${usage}`);
+  const idleSeconds = lifetime('--refresh-token-idle', values['refresh-token-idle']);
+  const absoluteSeconds = lifetime('--refresh-token-absolute', values['refresh-token-absolute']);
+  const defaults = CONFIG_DEFAULTS.interactive.refreshTokens;
+  if ((idleSeconds ?? defaults.idleSeconds) > (absoluteSeconds ?? defaults.absoluteSeconds)) {
+    throw new Error(
+      `--refresh-token-idle must not exceed --refresh-token-absolute (default ${defaults.absoluteSeconds})\n${usage}`,
+    );
+  }
   const server = await startLocalServer({
     port,
     host: values.host ?? env.HOST,
@@ -44,9 +61,11 @@ async function main(): Promise<void> {
     interactive: {
       enabled: !values['no-interactive'],
       ...(values['product-name'] ? { productName: values['product-name'] } : {}),
+      refreshTokens: { idleSeconds, absoluteSeconds },
     },
   });
   const interactive = server.config.interactive.enabled;
+  const refresh = server.config.interactive.refreshTokens;
   const { issuer } = server;
   const lines = [
     '',
@@ -55,7 +74,13 @@ async function main(): Promise<void> {
     `  metadata   ${issuer}/.well-known/oauth-authorization-server`,
     `  jwks       ${issuer}/jwks.json`,
     `  token      ${issuer}/token`,
-    ...(interactive ? [`  authorize  ${issuer}/authorize`] : []),
+    ...(interactive
+      ? [
+          `  authorize  ${issuer}/authorize`,
+          `  revoke     ${issuer}/revoke`,
+          `  refresh    tokens idle ${refresh.idleSeconds} s, absolute ${refresh.absoluteSeconds} s`,
+        ]
+      : []),
   ];
   if (server.demo) {
     lines.push(
@@ -84,6 +109,22 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** A refresh token lifetime flag: whole seconds within the server's bounds, or undefined for the default. */
+function lifetime(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (
+    !/^\d+$/.test(value) ||
+    seconds < MIN_REFRESH_TOKEN_LIFETIME_SECONDS ||
+    seconds > MAX_REFRESH_TOKEN_LIFETIME_SECONDS
+  ) {
+    throw new Error(
+      `${flag} must be whole seconds from ${MIN_REFRESH_TOKEN_LIFETIME_SECONDS} to ${MAX_REFRESH_TOKEN_LIFETIME_SECONDS}, got '${value}'\n${usage}`,
+    );
+  }
+  return seconds;
 }
 
 main().catch((error: unknown) => {

@@ -19,13 +19,18 @@ import {
   ConfigError,
   endpointsOf,
   type InteractiveConfig,
+  type RefreshTokenLifetimes,
   resolveServerConfig,
   type ServerConfig,
 } from '../../lambda/core/config';
-import { AUTHORIZATION_CODE_GRANT_TYPE, JWT_BEARER_GRANT_TYPE } from '../../lambda/core/model';
+import {
+  AUTHORIZATION_CODE_GRANT_TYPE,
+  JWT_BEARER_GRANT_TYPE,
+  REFRESH_TOKEN_GRANT_TYPE,
+} from '../../lambda/core/model';
 import { type Clock, systemClock } from '../../lambda/core/ports';
 import type { TokenEndpointDeps } from '../../lambda/core/token-endpoint';
-import { createJwksHandler, createMetadataHandler, createTokenHandler, once } from '../../lambda/handlers/api';
+import { createJwksHandler, createMetadataHandler, createTokenFunctionHandler, once } from '../../lambda/handlers/api';
 import { createAuthorizeHandler } from '../../lambda/handlers/authorize-api';
 import { createLogger, type Logger } from '../../lambda/handlers/logger';
 import { prepareDataDir } from './data-dir';
@@ -49,8 +54,13 @@ export interface LocalServerOptions {
   readonly issuer?: string;
   /** Keep the table in memory only (tests). @default false */
   readonly inMemory?: boolean;
-  /** The interactive flow's settings (`enabled: false` serves the jwt-bearer exchange only). @default on */
-  readonly interactive?: Partial<InteractiveConfig>;
+  /**
+   * The interactive flow's settings (`enabled: false` serves the jwt-bearer exchange only), with either refresh token
+   * lifetime or both. @default on, with the deployment defaults (lambda/core/config.ts)
+   */
+  readonly interactive?: Partial<Omit<InteractiveConfig, 'refreshTokens'>> & {
+    readonly refreshTokens?: Partial<RefreshTokenLifetimes>;
+  };
   /** Where log lines go. @default stdout */
   readonly write?: (line: string) => void;
   /** The one clock of the server and the demo IdP (tests). @default the system clock */
@@ -183,12 +193,15 @@ function handlerRoutes(
   const { routes } = endpointsOf(config.issuer);
   const metadata = createMetadataHandler(async () => config, logger);
   const authorize = createAuthorizeHandler(authorizeWiring, logger);
+  // As in Lambda: one handler for the token function's routes, dispatching by route key.
+  const token = createTokenFunctionHandler(wiring, logger, { revokeRouteKey: `ANY ${routes.revoke}` });
   return [
     ...routes.metadata.map((path): Route => ({ method: 'GET', path, handler: metadata })),
     { method: 'GET', path: routes.jwks, handler: createJwksHandler(async () => wiring(), logger) },
-    { method: 'ANY', path: routes.token, handler: createTokenHandler(wiring, logger) },
+    { method: 'ANY', path: routes.token, handler: token },
     ...(config.interactive.enabled
       ? ([
+          { method: 'ANY', path: routes.revoke, handler: token },
           { method: 'ANY', path: routes.authorize, handler: authorize },
           { method: 'GET', path: routes.callback, handler: authorize },
         ] satisfies Route[])
@@ -233,10 +246,11 @@ function demoConfig(demoIdp: DemoIdp): RegistryConfig {
           tenants: ['demo'],
         },
         {
-          // A public MCP client for the interactive flow, as MCP clients register: loopback redirect, any port.
+          // A public MCP client for the interactive flow, as MCP clients register: loopback redirect, any port; it
+          // stays signed in with refresh tokens.
           clientId: DEMO_APP_CLIENT_ID,
           authMethod: 'none',
-          grantTypes: [AUTHORIZATION_CODE_GRANT_TYPE],
+          grantTypes: [AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE],
           redirectUris: ['http://127.0.0.1/callback', 'http://localhost/callback'],
           tenants: ['demo'],
         },
