@@ -23,7 +23,14 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { GRANT_ITEM_PREFIX, ITEM_PREFIX } from '../lambda/adapters/dynamodb/items';
 import { TABLE_KEYS } from '../lambda/adapters/dynamodb/table';
-import { CONFIG_DEFAULTS, ConfigError, endpointsOf, resolveServerConfig } from '../lambda/core/config';
+import {
+  CONFIG_DEFAULTS,
+  ConfigError,
+  endpointsOf,
+  MAX_REFRESH_TOKEN_LIFETIME_SECONDS,
+  MIN_REFRESH_TOKEN_LIFETIME_SECONDS,
+  resolveServerConfig,
+} from '../lambda/core/config';
 import { type HandlerName, handlerAssetPath } from './assets';
 import { type RegistrySeed, seedDocument, seedSecretReferences } from './registry';
 
@@ -57,8 +64,9 @@ export enum TokenSigningAlgorithm {
 export interface InteractiveSignInOptions {
   /**
    * Serve the interactive flow: `GET`/`POST /authorize` and `GET /callback` on a function of their own, the
-   * `authorization_code` grant at the token endpoint, and both in the metadata. Off: the server is jwt-bearer only,
-   * advertises only that, and has no authorize function or routes.
+   * `authorization_code` and `refresh_token` grants at the token endpoint, `POST /revoke` (RFC 7009) on the token
+   * function, and all of them in the metadata. Off: the server is jwt-bearer only, advertises only that, and has no
+   * authorize function or routes, and no `/revoke`.
    * @default true
    */
   readonly enabled?: boolean;
@@ -92,6 +100,27 @@ export interface InteractiveSignInOptions {
    * @default - 40, or the stage's `throttlingBurstLimit` when that is lower
    */
   readonly throttlingBurstLimit?: number;
+  /**
+   * How long a refresh token may go unused: a user away from the client for longer signs in again. Clients registered
+   * for the `refresh_token` grant get refresh tokens, rotated on every use; a client's registration may set its own
+   * lifetimes. Whole seconds from 5 minutes to 365 days, at most `refreshTokenAbsoluteLifetime`.
+   *
+   * Two weeks lets a person who uses the client every working week stay signed in across a holiday, while a token
+   * left on a machine nobody uses stops working soon.
+   * @default Duration.days(14)
+   */
+  readonly refreshTokenIdleLifetime?: Duration;
+  /**
+   * How long after sign-in a grant's refresh tokens work at all, however often they are used: then the user signs in
+   * at their IdP again, which checks that they are still employed and allowed (a disabled IdP account ends access
+   * here at the latest; revoke grants with the admin CLI to end it at once). Whole seconds from 5 minutes to 365
+   * days, at least `refreshTokenIdleLifetime`.
+   *
+   * A quarter bounds how long a stolen token family, or a departed user's, can live unnoticed, for one sign-in every
+   * three months.
+   * @default Duration.days(90)
+   */
+  readonly refreshTokenAbsoluteLifetime?: Duration;
 }
 
 export interface IdJagAuthorizationServerProps {
@@ -339,7 +368,7 @@ export class IdJagAuthorizationServer extends Construct {
     const published = [this.signingKey, ...(props.previousSigningKeys ?? []), ...(props.nextSigningKeys ?? [])];
     for (const key of published) key.grant(this.jwksFunction, 'kms:GetPublicKey');
 
-    this.addRoutes();
+    this.addRoutes(interactive.config.enabled);
     if (this.authorizeFunction) {
       this.addSignInRoutes(this.authorizeFunction, {
         rateLimit: props.interactive?.throttlingRateLimit ?? Math.min(20, props.throttlingRateLimit ?? 100),
@@ -455,6 +484,38 @@ export class IdJagAuthorizationServer extends Construct {
     return this.metric('SignInFailures', props, errorCode);
   }
 
+  /**
+   * Refresh tokens presented again after they were used (interactive flow): each one revoked its grant. It means that
+   * a refresh token was stolen and used by two parties, or that a client raced its own refresh; the
+   * `RefreshTokenReuseAlarm` watches it.
+   */
+  metricRefreshTokenReuse(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RefreshTokenReuse', props);
+  }
+
+  /** Revocation requests (`POST /revoke`, RFC 7009) that revoked a grant. */
+  metricGrantsRevoked(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('GrantsRevoked', props);
+  }
+
+  /**
+   * Revocation requests answered 200 with nothing to revoke: an unknown or expired token, another client's, an
+   * access token.
+   */
+  metricRevocationsIgnored(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RevocationsIgnored', props);
+  }
+
+  /** Revocation requests refused with a 4xx (a bad request, an unauthenticated client), optionally by error code. */
+  metricRevocationRejections(errorCode?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RevocationRejections', props, errorCode);
+  }
+
+  /** Revocation requests that failed with a 5xx (`server_error`, `temporarily_unavailable`), optionally by error code. */
+  metricRevocationFailures(errorCode?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RevocationFailures', props, errorCode);
+  }
+
   private metric(name: string, props?: cloudwatch.MetricOptions, errorCode?: string): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
@@ -530,21 +591,23 @@ export class IdJagAuthorizationServer extends Construct {
       }),
     );
     if (interactive) {
-      // The authorization_code grant redeems a code once (a conditional update of its record; a failed redemption
-      // reads it back, which the table read above allows), and a replayed code revokes its grant (a revocation
-      // record). Reading revocations is a GetItem too.
+      // The authorization_code grant redeems a code once (a conditional update of its record) and stores the grant
+      // it starts (two items under GRANT#) with its first refresh token (REFRESH#): conditional puts of new items.
+      // The refresh_token grant uses a token once (a conditional update) and stores its successor (a put). A reused
+      // token, a replayed code and POST /revoke revoke a grant (an update, which also records the revocation of a
+      // grant not stored yet). Every failed condition is read back with GetItem, which the table read above allows.
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           actions: ['dynamodb:UpdateItem'],
           resources: [this.table.tableArn],
-          conditions: leadingKeys(GRANT_ITEM_PREFIX.code),
+          conditions: leadingKeys(GRANT_ITEM_PREFIX.code, GRANT_ITEM_PREFIX.grant, GRANT_ITEM_PREFIX.refresh),
         }),
       );
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           actions: ['dynamodb:PutItem'],
           resources: [this.table.tableArn],
-          conditions: leadingKeys(GRANT_ITEM_PREFIX.grant),
+          conditions: leadingKeys(GRANT_ITEM_PREFIX.grant, GRANT_ITEM_PREFIX.refresh),
         }),
       );
     }
@@ -660,10 +723,15 @@ export class IdJagAuthorizationServer extends Construct {
     });
   }
 
-  /** The issuer is always a bare origin here, so the routes are the issuer-without-path ones. */
-  private addRoutes(): void {
+  /**
+   * The issuer is always a bare origin here, so the routes are the issuer-without-path ones. The token function also
+   * serves `/revoke` with the interactive flow: its handler tells the two apart by route key (`ANY /revoke`,
+   * lambda/handlers/token.ts). Both have the stage's throttling, per route.
+   */
+  private addRoutes(interactive: boolean): void {
     const { routes } = endpointsOf('https://issuer.invalid');
     const metadata = new HttpLambdaIntegration('MetadataIntegration', this.metadataFunction);
+    const token = new HttpLambdaIntegration('TokenIntegration', this.tokenFunction);
     const added = [
       ...routes.metadata.flatMap((path) =>
         this.api.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration: metadata }),
@@ -674,18 +742,18 @@ export class IdJagAuthorizationServer extends Construct {
         integration: new HttpLambdaIntegration('JwksIntegration', this.jwksFunction),
       }),
       // ANY, so that the endpoint itself answers a wrong method with an OAuth error and 405.
-      ...this.api.addRoutes({
-        path: routes.token,
-        methods: [apigwv2.HttpMethod.ANY],
-        integration: new HttpLambdaIntegration('TokenIntegration', this.tokenFunction),
-      }),
+      ...this.api.addRoutes({ path: routes.token, methods: [apigwv2.HttpMethod.ANY], integration: token }),
+      ...(interactive
+        ? this.api.addRoutes({ path: routes.revoke, methods: [apigwv2.HttpMethod.ANY], integration: token })
+        : []),
     ];
     for (const route of added) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions::AwsSolutions-APIG4',
         reason:
-          'Public by design: metadata and JWKS are public documents (RFC 8414, RFC 7517), and the token endpoint ' +
-          'authenticates each client itself (RFC 6749 §2.3: client_secret_basic/post, private_key_jwt).',
+          'Public by design: metadata and JWKS are public documents (RFC 8414, RFC 7517), and the token and ' +
+          'revocation endpoints authenticate each client themselves (RFC 6749 §2.3: client_secret_basic/post, ' +
+          'private_key_jwt; RFC 7009 §2.1).',
       });
     }
   }
@@ -769,6 +837,14 @@ export class IdJagAuthorizationServer extends Construct {
         this.metricSignInFailures(),
         3,
       );
+      alarm(
+        'RefreshTokenReuseAlarm',
+        'A refresh token was used a second time, and its grant revoked: the token was stolen and used by two parties, ' +
+          'or a client raced its own refresh. The token function logs each with outcome refresh_token_reused, the ' +
+          'client and the grant id: see the runbook in docs/interactive-sign-in.md#refresh-tokens.',
+        this.metricRefreshTokenReuse(),
+        1,
+      );
     }
   }
 }
@@ -806,6 +882,13 @@ function interactiveSettings(options: InteractiveSignInOptions | undefined) {
           productName: options?.productName ?? CONFIG_DEFAULTS.interactive.productName,
           transactionTtlSeconds:
             options?.transactionLifetime?.toSeconds() ?? CONFIG_DEFAULTS.interactive.transactionTtlSeconds,
+          refreshTokens: {
+            idleSeconds:
+              options?.refreshTokenIdleLifetime?.toSeconds() ?? CONFIG_DEFAULTS.interactive.refreshTokens.idleSeconds,
+            absoluteSeconds:
+              options?.refreshTokenAbsoluteLifetime?.toSeconds() ??
+              CONFIG_DEFAULTS.interactive.refreshTokens.absoluteSeconds,
+          },
         }
       : { enabled },
   };
@@ -949,5 +1032,38 @@ function validateInteractive(options: InteractiveSignInOptions | undefined): voi
     if (value !== undefined && !Token.isUnresolved(value) && !(Number.isFinite(value) && value >= 0)) {
       throw new Error(`interactive.${name} must be a number of at least 0, got ${value}`);
     }
+  }
+  validateRefreshTokenLifetimes(options);
+}
+
+/** Whole seconds from 5 minutes to 365 days each (lambda/core/config.ts), the idle lifetime at most the absolute. */
+function validateRefreshTokenLifetimes(options: InteractiveSignInOptions): void {
+  const { refreshTokenIdleLifetime: idle, refreshTokenAbsoluteLifetime: absolute } = options;
+  for (const [name, lifetime] of Object.entries({
+    refreshTokenIdleLifetime: idle,
+    refreshTokenAbsoluteLifetime: absolute,
+  })) {
+    if (lifetime === undefined) continue;
+    const seconds = lifetime.toSeconds({ integral: false });
+    if (
+      !Number.isInteger(seconds) ||
+      seconds < MIN_REFRESH_TOKEN_LIFETIME_SECONDS ||
+      seconds > MAX_REFRESH_TOKEN_LIFETIME_SECONDS
+    ) {
+      throw new Error(
+        `interactive.${name} must be whole seconds from 5 minutes to 365 days, got ${lifetime.toHumanString()}`,
+      );
+    }
+  }
+  const defaults = CONFIG_DEFAULTS.interactive.refreshTokens;
+  const idleSeconds = idle?.toSeconds() ?? defaults.idleSeconds;
+  const absoluteSeconds = absolute?.toSeconds() ?? defaults.absoluteSeconds;
+  if (idleSeconds > absoluteSeconds) {
+    const describe = (lifetime: Duration | undefined, fallback: number) =>
+      lifetime?.toHumanString() ?? `${Duration.seconds(fallback).toDays()} days by default`;
+    throw new Error(
+      `interactive.refreshTokenIdleLifetime (${describe(idle, defaults.idleSeconds)}) must not exceed ` +
+        `interactive.refreshTokenAbsoluteLifetime (${describe(absolute, defaults.absoluteSeconds)})`,
+    );
   }
 }

@@ -35,13 +35,14 @@ describe('IdJagAuthorizationServer', () => {
   const { server, template } = synth();
 
   describe('API', () => {
-    it('is an HTTP API with the metadata, JWKS, token and sign-in routes', () => {
+    it('is an HTTP API with the metadata, JWKS, token, revocation and sign-in routes', () => {
       template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
       template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
       const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
         (route) => route.Properties.RouteKey,
       );
       expect(routes.sort()).toEqual([
+        'ANY /revoke',
         'ANY /token',
         'GET /.well-known/oauth-authorization-server',
         'GET /.well-known/openid-configuration',
@@ -177,6 +178,7 @@ describe('IdJagAuthorizationServer', () => {
     });
 
     it('grants the token function exactly its table, key and log actions', () => {
+      // Which items each write may touch: test/construct/least-privilege.test.ts.
       expect(actionsOf('TokenRole')).toEqual([
         'dynamodb:BatchGetItem',
         'dynamodb:DeleteItem',
@@ -287,9 +289,9 @@ describe('IdJagAuthorizationServer', () => {
   });
 
   describe('alarms and metrics', () => {
-    it('creates alarms for token failures, dependency throttling, token errors, API 5xx, function throttles and sign-in failures', () => {
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
-      expect(server.alarms).toHaveLength(6);
+    it('creates alarms for token failures, dependency throttling, token errors, API 5xx, function throttles, sign-in failures and refresh token reuse', () => {
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+      expect(server.alarms).toHaveLength(7);
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'TokenFailures',
         Namespace: 'IdJagAuthorizationServer',
@@ -364,6 +366,7 @@ describe('IdJagAuthorizationServer', () => {
           productName: 'MCP server',
           transactionTtlSeconds: 600,
           codeTtlSeconds: 60,
+          refreshTokens: { idleSeconds: 14 * 86400, absoluteSeconds: 90 * 86400 },
         });
       }
     });
@@ -382,7 +385,75 @@ describe('IdJagAuthorizationServer', () => {
 
     it('routes GET and POST /authorize and GET /callback to the authorize function, and nothing else', () => {
       expect(routesTo(template, 'AuthAuthorizeFunction')).toEqual(signInRoutes);
-      expect(routesTo(template, 'AuthTokenFunction')).toEqual(['ANY /token']);
+    });
+
+    it('routes ANY /revoke to the token function, with the token route and the stage throttling', () => {
+      // The token function's handler sends the route key ANY /revoke to the revocation endpoint (RFC 7009).
+      expect(routesTo(template, 'AuthTokenFunction')).toEqual(['ANY /revoke', 'ANY /token']);
+      const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+      expect(stage!.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+      expect(Object.keys(stage!.Properties.RouteSettings)).not.toContain('ANY /revoke');
+      const permissions = Object.values(
+        template.findResources('AWS::Lambda::Permission', {
+          Properties: { FunctionName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AuthTokenFunction'), 'Arn'] } },
+        }),
+      );
+      const paths = permissions.map(
+        (permission) => JSON.stringify(permission.Properties.SourceArn).match(/\/\*\/\*([^"]*)"/)?.[1],
+      );
+      expect(paths.sort()).toEqual(['/revoke', '/token']);
+    });
+
+    it("puts the refresh token lifetimes into every function's configuration", () => {
+      const { template: custom } = synth({
+        interactive: {
+          refreshTokenIdleLifetime: Duration.days(7),
+          refreshTokenAbsoluteLifetime: Duration.days(30),
+        },
+      });
+      for (const description of ['metadata', 'jwks', 'token', 'authorize']) {
+        expect(configOf(custom, description).interactive.refreshTokens).toEqual({
+          idleSeconds: 7 * 86400,
+          absoluteSeconds: 30 * 86400,
+        });
+      }
+    });
+
+    it('alarms on any refresh token reuse (a stolen token, or a client racing its own refresh), 1 in 5 minutes', () => {
+      const alarms = template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { MetricName: 'RefreshTokenReuse' },
+      });
+      expect(Object.keys(alarms)).toEqual([expect.stringMatching(/^AuthRefreshTokenReuseAlarm/)]);
+      expect(Object.values(alarms)[0]!.Properties).toEqual({
+        MetricName: 'RefreshTokenReuse',
+        Namespace: 'IdJagAuthorizationServer',
+        Dimensions: [{ Name: 'Server', Value: server.metricsServerName }],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmDescription: expect.stringMatching(
+          /stolen.*raced its own refresh.*docs\/interactive-sign-in\.md#refresh-tokens/,
+        ),
+      });
+    });
+
+    it('offers metrics for refresh token reuse and for revocations by outcome and error code', () => {
+      expect(server.metricRefreshTokenReuse()).toMatchObject({
+        metricName: 'RefreshTokenReuse',
+        namespace: 'IdJagAuthorizationServer',
+        dimensions: { Server: server.metricsServerName },
+        statistic: 'Sum',
+      });
+      expect(server.metricGrantsRevoked().metricName).toBe('GrantsRevoked');
+      expect(server.metricRevocationsIgnored().metricName).toBe('RevocationsIgnored');
+      expect(server.metricRevocationRejections('invalid_client').dimensions).toEqual({
+        Server: server.metricsServerName,
+        Error: 'invalid_client',
+      });
+      expect(server.metricRevocationFailures().metricName).toBe('RevocationFailures');
     });
 
     it('lets API Gateway invoke the authorize function on each of its routes only', () => {
@@ -477,6 +548,7 @@ describe('IdJagAuthorizationServer', () => {
           (route) => route.Properties.RouteKey,
         );
         expect(routes.filter((key) => signInRoutes.includes(key))).toEqual([]);
+        expect(routes).not.toContain('ANY /revoke');
         expect(routes).toHaveLength(4);
         const [stage] = Object.values(jwtBearerOnly.findResources('AWS::ApiGatewayV2::Stage'));
         expect(stage!.Properties.RouteSettings).toBeUndefined();
@@ -488,12 +560,14 @@ describe('IdJagAuthorizationServer', () => {
         }
       });
 
-      it('gives the token function no code or grant writes, and raises no sign-in alarm', () => {
+      it('gives the token function no code, grant or refresh token writes, and raises no sign-in or reuse alarm', () => {
         const text = JSON.stringify(jwtBearerOnly.toJSON());
         expect(text).not.toContain('CODE#');
         expect(text).not.toContain('GRANT#');
+        expect(text).not.toContain('REFRESH#');
         expect(text).not.toContain('LOGIN#');
         expect(text).not.toContain('SignInFailures');
+        expect(text).not.toContain('RefreshTokenReuse');
         expect(off.alarms).toHaveLength(5);
       });
     });
@@ -526,6 +600,36 @@ describe('IdJagAuthorizationServer', () => {
         'a negative sign-in throttle',
         { interactive: { throttlingRateLimit: -1 } },
         /interactive\.throttlingRateLimit must be a number of at least 0/,
+      ],
+      [
+        'a refresh token idle lifetime under 5 minutes',
+        { interactive: { refreshTokenIdleLifetime: Duration.minutes(4) } },
+        /interactive\.refreshTokenIdleLifetime must be whole seconds from 5 minutes to 365 days, got 4 minutes/,
+      ],
+      [
+        'a refresh token absolute lifetime over 365 days',
+        { interactive: { refreshTokenAbsoluteLifetime: Duration.days(366) } },
+        /interactive\.refreshTokenAbsoluteLifetime must be whole seconds from 5 minutes to 365 days, got 366 days/,
+      ],
+      [
+        'a refresh token lifetime in fractions of a second',
+        { interactive: { refreshTokenIdleLifetime: Duration.millis(600_500) } },
+        /interactive\.refreshTokenIdleLifetime must be whole seconds/,
+      ],
+      [
+        'an idle lifetime above the absolute one',
+        {
+          interactive: {
+            refreshTokenIdleLifetime: Duration.days(30),
+            refreshTokenAbsoluteLifetime: Duration.days(7),
+          },
+        },
+        /interactive\.refreshTokenIdleLifetime \(30 days\) must not exceed interactive\.refreshTokenAbsoluteLifetime \(7 days\)/,
+      ],
+      [
+        'an absolute lifetime below the default idle one',
+        { interactive: { refreshTokenAbsoluteLifetime: Duration.days(7) } },
+        /interactive\.refreshTokenIdleLifetime \(14 days by default\) must not exceed/,
       ],
     ])('rejects %s with a clear message', (_, props, message) => {
       expect(() => synth(props)).toThrow(message);

@@ -8,9 +8,11 @@ import {
   clientKey,
   codeKey,
   connectionKey,
+  grantByClientKey,
   grantKey,
   issuerPartition,
   loginKey,
+  refreshTokenKey,
   replayKey,
   tenantKey,
 } from '../../lambda/adapters/dynamodb/items';
@@ -314,7 +316,7 @@ describe("the token function's table access", () => {
     JSON.stringify(statement.Action).includes('dynamodb:'),
   );
 
-  it('writes single-use records (put and delete), redeems codes (update) and records revocations (put), nothing else', () => {
+  it('writes single-use records (put, delete), codes (update), grants and refresh tokens (put, update), nothing else', () => {
     const writes = dynamo.filter((statement) => actionsOf(statement, DYNAMODB_WRITES).length > 0);
     expect(writes).toEqual([
       {
@@ -327,13 +329,13 @@ describe("the token function's table access", () => {
         Effect: 'Allow',
         Action: 'dynamodb:UpdateItem',
         Resource: table,
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CODE#*'] } },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CODE#*', 'GRANT#*', 'REFRESH#*'] } },
       },
       {
         Effect: 'Allow',
         Action: 'dynamodb:PutItem',
         Resource: table,
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['GRANT#*'] } },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['GRANT#*', 'REFRESH#*'] } },
       },
     ]);
   });
@@ -349,8 +351,14 @@ describe("the token function's table access", () => {
     }
   });
 
-  it('matches the keys of single-use records, codes and revocations, and no registration or login key', () => {
-    const own = [replayKey('assertion:https://idp.example', 'jti-1'), codeKey('c0de-hash'), grantKey('grant-1')];
+  it('matches the keys of single-use records, codes, grants and refresh tokens, and no registration or login key', () => {
+    const own = [
+      replayKey('assertion:https://idp.example', 'jti-1'),
+      codeKey('c0de-hash'),
+      grantKey('grant-1'),
+      grantByClientKey('grant-1'),
+      refreshTokenKey('refresh-hash'),
+    ];
     const others = [
       tenantKey('acme'),
       clientKey('claude'),
@@ -358,7 +366,7 @@ describe("the token function's table access", () => {
       { pk: issuerPartition('https://idp.example') },
       loginKey('login-1'),
     ];
-    const patterns = ['REPLAY#*', 'CODE#*', 'GRANT#*'];
+    const patterns = ['REPLAY#*', 'CODE#*', 'GRANT#*', 'REFRESH#*'];
     for (const key of own) expect(patterns.some((pattern) => like(pattern, key.pk))).toBe(true);
     for (const key of others) expect(patterns.some((pattern) => like(pattern, key.pk))).toBe(false);
   });
@@ -525,6 +533,7 @@ const EVERY_KEY = {
   login: loginKey('login-1').pk,
   code: codeKey('c0de-hash').pk,
   grant: grantKey('grant-1').pk,
+  refresh: refreshTokenKey('refresh-hash').pk,
 };
 
 describe("the authorize function's access", () => {
@@ -595,6 +604,12 @@ describe("the authorize function's access", () => {
     ]);
   });
 
+  it('may write no grant and no refresh token: only the token function issues and revokes them', () => {
+    const writes = JSON.stringify(statements.filter((statement) => actionsOf(statement, DYNAMODB_WRITES).length > 0));
+    expect(writes).not.toContain('GRANT#');
+    expect(writes).not.toContain('REFRESH#');
+  });
+
   it('reads items by key and in batches from the table, and queries only the index', () => {
     const reads = statements.filter(
       (statement) =>
@@ -660,7 +675,8 @@ describe("the token function's table access, proven against its adapters' calls"
       (kind, action) =>
         (kind === 'replay' && (action === 'dynamodb:PutItem' || action === 'dynamodb:DeleteItem')) ||
         (kind === 'code' && action === 'dynamodb:UpdateItem') ||
-        (kind === 'grant' && action === 'dynamodb:PutItem'),
+        ((kind === 'grant' || kind === 'refresh') &&
+          (action === 'dynamodb:PutItem' || action === 'dynamodb:UpdateItem')),
     );
   });
 
@@ -688,7 +704,7 @@ describe('table writes of every role', () => {
         });
         const patterns = [statement.Condition!['ForAllValues:StringLike']!['dynamodb:LeadingKeys']].flat() as string[];
         expect(patterns.length).toBeGreaterThan(0);
-        for (const pattern of patterns) expect(pattern).toMatch(/^(REPLAY|LOGIN|CODE|GRANT)#\*$/);
+        for (const pattern of patterns) expect(pattern).toMatch(/^(REPLAY|LOGIN|CODE|GRANT|REFRESH)#\*$/);
         expect(writes.filter((action) => /Batch|PartiQL/.test(action))).toEqual([]);
         restricted++;
       }
