@@ -6,6 +6,8 @@ import {
   isScopeToken,
   issuerProblem,
   MAX_REDIRECT_URIS,
+  MAX_REFRESH_TOKEN_LIFETIME_SECONDS,
+  MIN_REFRESH_TOKEN_LIFETIME_SECONDS,
   parseHttpsUrl,
   redirectUriProblem,
 } from '../core/config';
@@ -379,6 +381,7 @@ export function clientSchema(options: SchemaOptions = {}) {
     jwks: v.optional(jwks()),
     jwksUri: v.optional(keyUrl(options)),
     redirectUris: v.optional(redirectUris()),
+    refreshTokens: v.optional(refreshTokenLifetimes()),
     firstParty: v.optional(boolean(), false),
     enabled: v.optional(boolean(), true),
   });
@@ -409,6 +412,14 @@ export function clientSchema(options: SchemaOptions = {}) {
         'refresh_token needs the authorization_code grant (no other grant issues refresh tokens)',
       ),
       ['grantTypes'],
+    ),
+    // Lifetimes of refresh tokens the client can never receive would be a setting that silently does nothing.
+    v.forward(
+      v.check(
+        (c: Fields) => c.refreshTokens === undefined || c.grantTypes.includes(REFRESH_TOKEN_GRANT_TYPE),
+        'refresh token lifetimes are used only by the refresh_token grant: add it to grantTypes',
+      ),
+      ['refreshTokens'],
     ),
     v.forward(
       v.check(
@@ -453,6 +464,33 @@ function redirectUris() {
     ),
     v.minLength(1, 'must list at least one redirect URI (or leave redirectUris out)'),
     v.maxLength(MAX_REDIRECT_URIS, `must list at most ${MAX_REDIRECT_URIS} redirect URIs`),
+  );
+}
+
+/**
+ * A client's own refresh token lifetimes, either or both (the deployment's apply to the other): whole seconds within
+ * the bounds that hold deployment-wide, and the idle lifetime never longer than the absolute one when both are set.
+ */
+function refreshTokenLifetimes() {
+  const lifetime = v.pipe(
+    v.number('must be a number'),
+    v.integer('must be a whole number of seconds'),
+    v.minValue(MIN_REFRESH_TOKEN_LIFETIME_SECONDS, `must be at least ${MIN_REFRESH_TOKEN_LIFETIME_SECONDS}`),
+    v.maxValue(MAX_REFRESH_TOKEN_LIFETIME_SECONDS, `must be at most ${MAX_REFRESH_TOKEN_LIFETIME_SECONDS} (a year)`),
+  );
+  return v.pipe(
+    object({ idleSeconds: v.optional(lifetime), absoluteSeconds: v.optional(lifetime) }),
+    v.check(
+      (r) => r.idleSeconds !== undefined || r.absoluteSeconds !== undefined,
+      'must set idleSeconds, absoluteSeconds or both (or leave refreshTokens out)',
+    ),
+    v.forward(
+      v.check(
+        (r) => r.idleSeconds === undefined || r.absoluteSeconds === undefined || r.idleSeconds <= r.absoluteSeconds,
+        'must not exceed absoluteSeconds',
+      ),
+      ['idleSeconds'],
+    ),
   );
 }
 
@@ -696,6 +734,7 @@ export function toClient(client: ClientConfig): Client {
     tenants: client.tenants,
     enabled: client.enabled,
     redirectUris: client.redirectUris,
+    refreshTokens: client.refreshTokens === undefined ? undefined : withoutUndefined({ ...client.refreshTokens }),
     // Stored only when set, so that clients registered before the flag existed read back unchanged.
     firstParty: client.firstParty ? true : undefined,
   });
@@ -774,6 +813,7 @@ export function clientConfigOf(client: Client): Omit<ClientConfig, 'secretHash' 
     jwks: client.jwks as ClientConfig['jwks'],
     jwksUri: client.jwksUri,
     redirectUris: client.redirectUris === undefined ? undefined : [...client.redirectUris],
+    refreshTokens: client.refreshTokens === undefined ? undefined : withoutUndefined({ ...client.refreshTokens }),
     firstParty: client.firstParty === true,
     enabled: client.enabled,
   });

@@ -252,6 +252,15 @@ describe('DynamoRegistry', () => {
     expect(await registry().getClient('inspector')).toEqual(INTERACTIVE);
   });
 
+  it('gets a client with its own refresh token lifetimes, either or both, exactly as written', async () => {
+    const both = { ...INTERACTIVE, refreshTokens: { idleSeconds: 3600, absoluteSeconds: 86400 } };
+    const idleOnly = { ...INTERACTIVE, clientId: 'idle-only', refreshTokens: { idleSeconds: 7200 } };
+    await seed({ kind: 'client', value: both }, { kind: 'client', value: idleOnly });
+    expect(await registry().getClient('inspector')).toEqual(both);
+    expect(await registry().getClient('idle-only')).toEqual(idleOnly);
+    expect(reports).toEqual([]);
+  });
+
   describe('tenants', () => {
     it('gets a tenant, enabled or not, and undefined for an unknown one', async () => {
       await seed({ kind: 'tenant', value: ACME }, { kind: 'tenant', value: { ...GLOBEX, enabled: false } });
@@ -487,6 +496,22 @@ describe('DynamoRegistry', () => {
       await client.send(new PutItemCommand({ TableName: tableName, Item: withoutTenants }));
       expect(await registry().getClient('keyed')).toBeUndefined();
       expect(reports).toHaveLength(2);
+    });
+
+    it.each([
+      ['an idle lifetime under the minimum', { M: { idleSeconds: { N: '0' } } }],
+      ['an absolute lifetime over the maximum', { M: { absoluteSeconds: { N: String(400 * 86400) } } }],
+      [
+        'an idle lifetime longer than the absolute one',
+        { M: { idleSeconds: { N: '7200' }, absoluteSeconds: { N: '3600' } } },
+      ],
+      ['a lifetime stored as a string', { M: { idleSeconds: { S: '3600' } } }],
+      ['an unknown lifetime field', { M: { idle: { N: '3600' } } }],
+    ])('a client with refresh token lifetimes with %s is absent', async (_, refreshTokens) => {
+      const item = entityItem({ kind: 'client', value: INTERACTIVE }, 1);
+      await client.send(new PutItemCommand({ TableName: tableName, Item: { ...item, refreshTokens } as never }));
+      expect(await registry().getClient('inspector')).toBeUndefined();
+      expect(reports).toEqual([expect.stringContaining('refreshTokens')]);
     });
 
     it('a client item stored under another client id is absent', async () => {

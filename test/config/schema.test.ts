@@ -213,6 +213,20 @@ describe('registry configuration schema', () => {
     expect(toClient(config.clients[2]!)).not.toHaveProperty('firstParty');
   });
 
+  it("converts a client's own refresh token lifetimes, either or both, and back", () => {
+    const both = parseRegistryConfig(
+      broken((f) => (f.clients[3].refreshTokens = { idleSeconds: 3600, absoluteSeconds: 3600 })),
+    ).clients[3]!;
+    expect(toClient(both).refreshTokens).toEqual({ idleSeconds: 3600, absoluteSeconds: 3600 });
+    expect(clientConfigOf(toClient(both))).toEqual(both);
+    const idleOnly = parseRegistryConfig(broken((f) => (f.clients[3].refreshTokens = { idleSeconds: 86400 })))
+      .clients[3]!;
+    expect(toClient(idleOnly).refreshTokens).toEqual({ idleSeconds: 86400 });
+    expect(clientConfigOf(toClient(idleOnly))).toEqual(idleOnly);
+    // Without the field the deployment's lifetimes apply, and nothing is stored.
+    expect(toClient(parseRegistryConfig(validFile()).clients[3]!)).not.toHaveProperty('refreshTokens');
+  });
+
   it.each([
     ['an http loopback IP', 'http://127.0.0.1/callback'],
     ['an http loopback IP with a port', 'http://127.0.0.1:33418/callback'],
@@ -685,6 +699,50 @@ describe('registry configuration schema', () => {
       'clients.0.grantTypes: refresh_token needs the authorization_code grant',
     ],
     ['firstParty as a string', (f) => (f.clients[3].firstParty = 'yes'), 'clients.3.firstParty: must be true or false'],
+    // a client's own refresh token lifetimes
+    [
+      'an idle lifetime under five minutes',
+      (f) => (f.clients[3].refreshTokens = { idleSeconds: 299 }),
+      'clients.3.refreshTokens.idleSeconds: must be at least 300',
+    ],
+    [
+      'an absolute lifetime over a year',
+      (f) => (f.clients[3].refreshTokens = { absoluteSeconds: 365 * 86400 + 1 }),
+      'clients.3.refreshTokens.absoluteSeconds: must be at most 31536000 (a year)',
+    ],
+    [
+      'a lifetime that is not whole seconds',
+      (f) => (f.clients[3].refreshTokens = { idleSeconds: 3600.5 }),
+      'clients.3.refreshTokens.idleSeconds: must be a whole number of seconds',
+    ],
+    [
+      'a lifetime given as text',
+      (f) => (f.clients[3].refreshTokens = { idleSeconds: '14d' }),
+      'clients.3.refreshTokens.idleSeconds: must be a number',
+    ],
+    [
+      'an idle lifetime longer than the absolute one',
+      (f) => (f.clients[3].refreshTokens = { idleSeconds: 7200, absoluteSeconds: 3600 }),
+      'clients.3.refreshTokens.idleSeconds: must not exceed absoluteSeconds',
+    ],
+    [
+      'refresh token lifetimes that set neither lifetime',
+      (f) => (f.clients[3].refreshTokens = {}),
+      'clients.3.refreshTokens: must set idleSeconds, absoluteSeconds or both',
+    ],
+    [
+      'a misspelt refresh token lifetime',
+      (f) => (f.clients[3].refreshTokens = { idle: 3600 }),
+      'clients.3.refreshTokens.idle: is not a known field',
+    ],
+    [
+      'refresh token lifetimes for a client without the refresh_token grant',
+      (f) => {
+        f.clients[3].grantTypes = [AUTHORIZATION_CODE_GRANT_TYPE];
+        f.clients[3].refreshTokens = { idleSeconds: 3600 };
+      },
+      'clients.3.refreshTokens: refresh token lifetimes are used only by the refresh_token grant: add it to grantTypes',
+    ],
     // resources
     [
       'a resource with a fragment',

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { type Entity, type EntityRef, type ManagedBy, refOf } from '../../config/state';
+import { MAX_REFRESH_TOKEN_LIFETIME_SECONDS, MIN_REFRESH_TOKEN_LIFETIME_SECONDS } from '../../core/config';
 import {
   ASYMMETRIC_ALGORITHMS,
   CLIENT_AUTH_METHODS,
@@ -243,6 +244,24 @@ const trustItemSchema = v.looseObject({
   version,
 });
 
+/** Within the bounds the configuration enforces: an odd stored lifetime must never let a grant live longer. */
+const refreshLifetime = v.optional(
+  v.pipe(
+    v.number(),
+    v.integer(),
+    v.minValue(MIN_REFRESH_TOKEN_LIFETIME_SECONDS),
+    v.maxValue(MAX_REFRESH_TOKEN_LIFETIME_SECONDS),
+  ),
+);
+
+const refreshTokensItemSchema = v.pipe(
+  v.strictObject({ idleSeconds: refreshLifetime, absoluteSeconds: refreshLifetime }),
+  v.check(
+    (r) => r.idleSeconds === undefined || r.absoluteSeconds === undefined || r.idleSeconds <= r.absoluteSeconds,
+    'idleSeconds at most absoluteSeconds',
+  ),
+);
+
 const clientItemSchema = v.looseObject({
   type: v.literal('client'),
   clientId: text,
@@ -261,6 +280,7 @@ const clientItemSchema = v.looseObject({
   enabled: v.boolean(),
   redirectUris: v.optional(v.array(text)),
   firstParty: v.optional(v.boolean()),
+  refreshTokens: v.optional(refreshTokensItemSchema),
   version,
 });
 
@@ -376,6 +396,7 @@ export function decodeClient(item: Item): Decoded<Client> {
     enabled,
     redirectUris,
     firstParty,
+    refreshTokens,
   } = decoded.value;
   return {
     ok: true,
@@ -392,6 +413,7 @@ export function decodeClient(item: Item): Decoded<Client> {
       enabled,
       redirectUris,
       firstParty,
+      refreshTokens: refreshTokens === undefined ? undefined : compact(refreshTokens),
     }),
   };
 }
