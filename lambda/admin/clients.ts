@@ -1,10 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { clientConfigOf, clientSchema, isoTimestamp, parseWith, toClient, usesSecret } from '../config/schema';
 import { findEntry, type RegistryState } from '../config/state';
-import { ALL_TENANTS, type Client } from '../core/model';
+import type { RefreshTokenLifetimes } from '../core/config';
+import { ALL_TENANTS, type Client, REFRESH_TOKEN_GRANT_TYPE } from '../core/model';
 import { type CommandContext, type CommandSpec, list, type OptionSpecs, withEdits, withFlagNames } from './command';
 import { EXIT, table, UsageError } from './io';
-import { DECLARED_IN_CODE, markOf, numberOrText, requireClient, requireTenant } from './lookups';
+import {
+  DECLARED_IN_CODE,
+  formatDuration,
+  markOf,
+  numberOrText,
+  parseDuration,
+  requireClient,
+  requireTenant,
+} from './lookups';
 import { commit, commitUpdate, updateOf } from './write';
 
 /** Longest time an old secret may stay valid after a rotation. */
@@ -36,9 +45,52 @@ const FIELD_OPTIONS: OptionSpecs = {
       'where the authorization_code grant may send the browser back: https, http on 127.0.0.1/[::1]/localhost, ' +
       'or an app scheme',
   },
+  'refresh-token-idle': {
+    type: 'string',
+    value: 'duration',
+    description:
+      "refresh_token grant: its refresh tokens stop working after this long unused (default: the deployment's); " +
+      'seconds, or 30m, 12h, 14d',
+  },
+  'refresh-token-absolute': {
+    type: 'string',
+    value: 'duration',
+    description:
+      "refresh_token grant: no refresh token works this long after sign-in (default: the deployment's); " +
+      'seconds, or 30m, 12h, 90d',
+  },
 };
 
-const ARG = { clientId: '<client-id>', redirectUris: '--redirect-uri' };
+const REFRESH_FLAGS = { idleSeconds: '--refresh-token-idle', absoluteSeconds: '--refresh-token-absolute' } as const;
+
+const ARG = {
+  clientId: '<client-id>',
+  redirectUris: '--redirect-uri',
+  refreshTokens: `${REFRESH_FLAGS.idleSeconds}, ${REFRESH_FLAGS.absoluteSeconds}`,
+  'refreshTokens.idleSeconds': REFRESH_FLAGS.idleSeconds,
+  'refreshTokens.absoluteSeconds': REFRESH_FLAGS.absoluteSeconds,
+};
+
+/**
+ * The client's refresh token lifetimes after the flags: `undefined` keeps them, `''` removes them (the deployment's
+ * apply). Each flag changes its own lifetime; `""` removes that one.
+ */
+function refreshTokenEdits(
+  context: CommandContext,
+  current: Partial<RefreshTokenLifetimes> | undefined,
+): Partial<RefreshTokenLifetimes> | '' | undefined {
+  const result: Record<string, number> = { ...current };
+  let edited = false;
+  for (const [field, flag] of Object.entries(REFRESH_FLAGS)) {
+    const value = context.string(flag.slice(2));
+    if (value === undefined) continue;
+    edited = true;
+    if (value === '') delete result[field];
+    else result[field] = parseDuration(flag, value);
+  }
+  if (!edited) return undefined;
+  return Object.keys(result).length === 0 ? '' : result;
+}
 
 async function fieldEdits(context: CommandContext): Promise<Record<string, unknown>> {
   const scopes = context.string('scopes');
@@ -124,7 +176,7 @@ const add: CommandSpec = {
           firstParty: context.flag('first-party'),
           enabled: !context.flag('disabled'),
         },
-        await fieldEdits(context),
+        { ...(await fieldEdits(context)), refreshTokens: refreshTokenEdits(context, undefined) },
       ),
     );
     const client = toClient(config);
@@ -197,6 +249,9 @@ const show: CommandSpec = {
       if (client.jwks) line('jwks', `${client.jwks.keys.length} key(s)`);
       for (const uri of client.redirectUris ?? []) line('redirect uri', uri);
       line('first party', String(client.firstParty === true));
+      if (client.grantTypes.includes(REFRESH_TOKEN_GRANT_TYPE) || client.refreshTokens) {
+        line('refresh tokens', describeRefreshTokens(client.refreshTokens));
+      }
       const secrets = client.secrets.map((secret) =>
         secret.notAfter === undefined ? 'current' : `previous, valid until ${isoTimestamp(secret.notAfter)}`,
       );
@@ -207,14 +262,21 @@ const show: CommandSpec = {
   },
 };
 
+function describeRefreshTokens(lifetimes: Partial<RefreshTokenLifetimes> | undefined): string {
+  const of = (seconds: number | undefined) => (seconds === undefined ? "the deployment's" : formatDuration(seconds));
+  return `idle ${of(lifetimes?.idleSeconds)}, absolute ${of(lifetimes?.absoluteSeconds)}`;
+}
+
 const update: CommandSpec = {
   name: 'clients update',
   args: ['<client-id>'],
   summary: 'change a client (its secret changes with rotate-secret)',
   details:
     'Example: id-jag-admin clients update claude --scopes files:read,files:write --tenants acme,globex\n' +
-    'An empty --scopes, --jwks-uri, --jwks-file or --redirect-uri removes the setting; --redirect-uri replaces the\n' +
-    'whole list. The auth method cannot change: remove the client and add it again.',
+    '         id-jag-admin clients update inspector --refresh-token-idle 7d --refresh-token-absolute 30d\n' +
+    'An empty --scopes, --jwks-uri, --jwks-file, --redirect-uri, --refresh-token-idle or --refresh-token-absolute\n' +
+    "removes the setting (a lifetime removed is the deployment's again); --redirect-uri replaces the whole list.\n" +
+    'The auth method cannot change: remove the client and add it again.',
   options: {
     ...FIELD_OPTIONS,
     'first-party': { type: 'boolean', description: 'operated by you: the interactive flow asks no consent for it' },
@@ -240,7 +302,11 @@ const update: CommandSpec = {
     const current = requireClient(state, clientId);
     const enabled = context.flag('enable') ? true : context.flag('disable') ? false : undefined;
     const firstParty = context.flag('first-party') ? true : context.flag('not-first-party') ? false : undefined;
-    const config = parseClient(context, withEdits({ ...clientConfigOf(current) }, { ...edits, enabled, firstParty }));
+    const refreshTokens = refreshTokenEdits(context, current.refreshTokens);
+    const config = parseClient(
+      context,
+      withEdits({ ...clientConfigOf(current) }, { ...edits, refreshTokens, enabled, firstParty }),
+    );
     const client = { ...toClient(config), secrets: current.secrets };
     requireTenants(state, client);
     return commitUpdate(context, state, { kind: 'client', value: client }, current);

@@ -75,3 +75,21 @@ export function describeConnection(connection: Connection, mark: { managedBy?: M
 export function numberOrText(value: string): number | string {
   return /^\d+$/.test(value) ? Number(value) : value;
 }
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Whole seconds (`3600`) or a whole number of minutes, hours or days (`30m`, `12h`, `14d`), as seconds. */
+export function parseDuration(flag: string, value: string): number {
+  const match = /^(\d{1,9})([smhd]?)$/.exec(value);
+  if (!match) throw new UsageError(`${flag}: must be whole seconds or a duration such as 30m, 12h or 14d`);
+  return Number(match[1]) * (DURATION_UNITS[match[2] || 's'] ?? 1);
+}
+
+/** Seconds in the largest unit parseDuration reads that divides them exactly (`1209600` is `14d`). */
+export function formatDuration(seconds: number): string {
+  for (const unit of ['d', 'h', 'm'] as const) {
+    const size = DURATION_UNITS[unit] ?? 1;
+    if (seconds > 0 && seconds % size === 0) return `${seconds / size}${unit}`;
+  }
+  return `${seconds}s`;
+}

@@ -857,6 +857,134 @@ describe('id-jag-admin', () => {
     });
   });
 
+  describe("a client's refresh token lifetimes", () => {
+    const INTERACTIVE = [
+      '--auth-method',
+      'none',
+      '--grant-types',
+      'authorization_code,refresh_token',
+      '--redirect-uri',
+      'http://127.0.0.1/callback',
+    ];
+    const addInspector = (...args: string[]) => cli('clients', 'add', 'inspector', ...INTERACTIVE, ...args);
+
+    it('sets them as seconds or durations, shows them, and changes each on its own', async () => {
+      const added = await addInspector('--refresh-token-idle', '7d', '--refresh-token-absolute', '2592000');
+      expect(added).toEqual({ code: 0, stdout: '+ client inspector\n', stderr: '' });
+      expect((await registry().getClient('inspector'))?.refreshTokens).toEqual({
+        idleSeconds: 7 * 86400,
+        absoluteSeconds: 30 * 86400,
+      });
+      expect((await cli('clients', 'show', 'inspector')).stdout).toContain('refresh tokens: idle 7d, absolute 30d\n');
+      expect(JSON.parse((await cli('clients', 'show', 'inspector', '--json')).stdout).refreshTokens).toEqual({
+        idleSeconds: 604800,
+        absoluteSeconds: 2592000,
+      });
+
+      const idle = await cli('clients', 'update', 'inspector', '--refresh-token-idle', '12h');
+      expect(idle.stdout).toBe('~ client inspector: refreshTokens\n');
+      expect((await registry().getClient('inspector'))?.refreshTokens).toEqual({
+        idleSeconds: 12 * 3600,
+        absoluteSeconds: 30 * 86400,
+      });
+      expect((await cli('clients', 'update', 'inspector', '--refresh-token-idle', '43200')).stdout).toBe(
+        'no changes\n',
+      );
+    });
+
+    it('removes one with "", and both: the deployment\'s lifetimes apply again', async () => {
+      await addInspector('--refresh-token-idle', '1d', '--refresh-token-absolute', '30d');
+      await cli('clients', 'update', 'inspector', '--refresh-token-idle', '');
+      expect((await registry().getClient('inspector'))?.refreshTokens).toEqual({ absoluteSeconds: 30 * 86400 });
+      expect((await cli('clients', 'show', 'inspector')).stdout).toContain(
+        "refresh tokens: idle the deployment's, absolute 30d\n",
+      );
+      await cli('clients', 'update', 'inspector', '--refresh-token-absolute', '');
+      expect(await registry().getClient('inspector')).not.toHaveProperty('refreshTokens');
+      expect((await cli('clients', 'show', 'inspector')).stdout).toContain(
+        "refresh tokens: idle the deployment's, absolute the deployment's\n",
+      );
+    });
+
+    it('applies a file that sets them, and a second run changes nothing', async () => {
+      const path = file('lifetimes.json', {
+        clients: [
+          {
+            clientId: 'inspector',
+            authMethod: 'none',
+            grantTypes: ['authorization_code', 'refresh_token'],
+            redirectUris: ['http://127.0.0.1/callback'],
+            refreshTokens: { idleSeconds: 3600 },
+          },
+        ],
+      });
+      expect((await cli('apply', '-f', path)).code).toBe(0);
+      expect((await registry().getClient('inspector'))?.refreshTokens).toEqual({ idleSeconds: 3600 });
+      expect((await cli('apply', '-f', path)).stdout).toBe('no changes\n');
+    });
+
+    it.each<[string, string[], string]>([
+      [
+        'an idle lifetime under five minutes',
+        ['--refresh-token-idle', '4m'],
+        '--refresh-token-idle: must be at least 300',
+      ],
+      [
+        'an absolute lifetime over a year',
+        ['--refresh-token-absolute', '366d'],
+        '--refresh-token-absolute: must be at most 31536000 (a year)',
+      ],
+      [
+        'a lifetime that is no duration',
+        ['--refresh-token-idle', '2 weeks'],
+        '--refresh-token-idle: must be whole seconds or a duration such as 30m, 12h or 14d',
+      ],
+      [
+        'an idle lifetime longer than the absolute one',
+        ['--refresh-token-idle', '30d', '--refresh-token-absolute', '7d'],
+        '--refresh-token-idle: must not exceed absoluteSeconds',
+      ],
+    ])('refuses %s', async (_, args, message) => {
+      const result = await addInspector(...args);
+      expect(result).toEqual({ code: 1, stdout: '', stderr: `error: ${message}\n` });
+      expect(await registry().getClient('inspector')).toBeUndefined();
+    });
+
+    it('refuses an idle lifetime longer than the absolute one already stored', async () => {
+      await addInspector('--refresh-token-absolute', '7d');
+      const result = await cli('clients', 'update', 'inspector', '--refresh-token-idle', '8d');
+      expect(result).toMatchObject({
+        code: 1,
+        stderr: 'error: --refresh-token-idle: must not exceed absoluteSeconds\n',
+      });
+      expect((await registry().getClient('inspector'))?.refreshTokens).toEqual({ absoluteSeconds: 7 * 86400 });
+    });
+
+    it('refuses them for a client without the refresh_token grant, and keeps them from outliving the grant', async () => {
+      const refusal =
+        'error: --refresh-token-idle, --refresh-token-absolute: refresh token lifetimes are used only by the ' +
+        'refresh_token grant: add it to grantTypes\n';
+      const jwtBearer = await cli('clients', 'add', 'agent', '--auth-method', 'none', '--refresh-token-idle', '1d');
+      expect(jwtBearer).toMatchObject({ code: 1, stderr: refusal });
+      expect(await registry().getClient('agent')).toBeUndefined();
+
+      await addInspector('--refresh-token-idle', '1d');
+      const withoutGrant = await cli('clients', 'update', 'inspector', '--grant-types', 'authorization_code');
+      expect(withoutGrant).toMatchObject({ code: 1, stderr: refusal });
+      const both = await cli(
+        'clients',
+        'update',
+        'inspector',
+        '--grant-types',
+        'authorization_code',
+        '--refresh-token-idle',
+        '',
+      );
+      expect(both.stdout).toBe('~ client inspector: grantTypes, refreshTokens\n');
+      expect((await cli('clients', 'show', 'inspector')).stdout).not.toContain('refresh tokens');
+    });
+  });
+
   describe('removing a tenant', () => {
     beforeEach(async () => {
       await cli('apply', '-f', file('registry.json', FILE));
