@@ -1,10 +1,7 @@
 import {
-  BatchGetItemCommand,
-  type BatchGetItemCommandOutput,
   CreateTableCommand,
   DeleteItemCommand,
   type DynamoDBClient,
-  type KeysAndAttributes,
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -23,6 +20,7 @@ import { ConfigError } from '../../core/config';
 import type { Client, Connection, IssuerTrust, Tenant } from '../../core/model';
 import { generateClientSecret, hashClientSecret } from '../../core/secrets';
 import type { Item } from './attributes';
+import { batchGetItems } from './batch';
 import { isConditionalCheckFailed } from './errors';
 import {
   decodeEntity,
@@ -48,9 +46,6 @@ export class ConcurrentChangeError extends Error {
     this.name = 'ConcurrentChangeError';
   }
 }
-
-const BATCH_MAX_KEYS = 100;
-const BATCH_ATTEMPTS = 5;
 
 /**
  * Administrative access to the registry items: listing through the index (never a Scan), consistent reads of named
@@ -138,27 +133,8 @@ export class RegistryTable {
 
   private async getItems(refs: readonly EntityRef[]): Promise<Item[]> {
     const unique = refs.filter((ref, index) => refs.findIndex((other) => sameRef(other, ref)) === index);
-    const items: Item[] = [];
-    for (let start = 0; start < unique.length; start += BATCH_MAX_KEYS) {
-      const keys = unique.slice(start, start + BATCH_MAX_KEYS).map((ref) => keyAttributes(keyOf(ref)));
-      items.push(...(await this.batchGet({ Keys: keys, ConsistentRead: true })));
-    }
-    return items;
-  }
-
-  private async batchGet(request: KeysAndAttributes): Promise<Item[]> {
-    const { client, tableName } = this.options;
-    const items: Item[] = [];
-    let pending: KeysAndAttributes | undefined = request;
-    for (let attempt = 0; pending?.Keys?.length; attempt++) {
-      if (attempt === BATCH_ATTEMPTS) throw new Error('DynamoDB left keys unprocessed; try again later');
-      const result: BatchGetItemCommandOutput = await client.send(
-        new BatchGetItemCommand({ RequestItems: { [tableName]: pending } }),
-      );
-      items.push(...(result.Responses?.[tableName] ?? []));
-      pending = result.UnprocessedKeys?.[tableName];
-    }
-    return items;
+    const keys = unique.map((ref) => keyAttributes(keyOf(ref)));
+    return batchGetItems(this.options.client, this.options.tableName, keys, { consistentRead: true });
   }
 }
 

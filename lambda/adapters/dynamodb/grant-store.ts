@@ -111,6 +111,11 @@ function parse<S extends v.GenericSchema>(schema: S, item: Item | undefined): v.
   return result.success ? result.output : undefined;
 }
 
+/** A grant item as stored (the admin CLI lists them through the index); undefined when it does not parse. */
+export function decodeGrant(item: Item | undefined): UserGrant | undefined {
+  return parse(grantSchema, item);
+}
+
 function toTransaction(record: v.InferOutput<typeof transactionSchema>): LoginTransaction {
   const { used: _used, ...transaction } = record;
   return transaction;

@@ -9,6 +9,7 @@ export {
   writeChanges,
 } from './admin-store';
 export { isTransientStoreError, toStoreError } from './errors';
+export { GrantAdmin, type GrantAdminOptions, type GrantListing } from './grant-admin';
 export { DynamoGrantStore, type DynamoGrantStoreOptions } from './grant-store';
 export { DynamoRegistry, type DynamoRegistryOptions } from './registry';
 export { DynamoReplayStore, type DynamoReplayStoreOptions } from './replay-store';
