@@ -1,5 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RegistryTable } from '../adapters/dynamodb/admin-store';
+import { GrantAdmin } from '../adapters/dynamodb/grant-admin';
+import { DynamoGrantStore } from '../adapters/dynamodb/grant-store';
 import type { EntityRef, RegistryState } from '../config/state';
 import { ConfigError, isLoopbackHost } from '../core/config';
 import { type AdminIo, Output, UsageError } from './io';
@@ -89,10 +91,24 @@ export class CommandContext {
   }
 
   table(): RegistryTable {
+    return new RegistryTable(this.dynamo());
+  }
+
+  /** Listing grants (the refresh token families of the interactive flow). */
+  grantAdmin(): GrantAdmin {
+    return new GrantAdmin(this.dynamo());
+  }
+
+  /** The server's own grant store: revoking a grant is the same write the server makes. */
+  grantStore(): DynamoGrantStore {
+    return new DynamoGrantStore(this.dynamo());
+  }
+
+  private dynamo(): { client: DynamoDBClient; tableName: string } {
     const tableName = this.string('table') ?? this.env.TABLE_NAME;
     if (!tableName) throw new UsageError('no table: pass --table <name> or set TABLE_NAME');
     this.client ??= this.createClient();
-    return new RegistryTable({ client: this.client, tableName });
+    return { client: this.client, tableName };
   }
 
   /** Loads the registry, reading `refresh` consistently, and warns about items the server would ignore. */

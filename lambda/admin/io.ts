@@ -8,6 +8,11 @@ export interface AdminIo {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Epoch seconds, for secret grace periods. @default the system clock */
   readonly now?: () => number;
+  /**
+   * Asks the operator a yes/no question on the terminal (`grants revoke` before revoking several grants). Absent when
+   * there is no terminal (CI, a pipe): a command that would ask requires `--yes` instead.
+   */
+  readonly confirm?: (question: string) => Promise<boolean>;
 }
 
 export const EXIT = {

@@ -5,6 +5,7 @@ import { apply } from './apply';
 import { CLIENT_COMMANDS } from './clients';
 import { CommandContext, type CommandSpec, GLOBAL_OPTIONS, type OptionSpecs } from './command';
 import { CONNECTION_COMMANDS } from './connections';
+import { GRANT_COMMANDS } from './grants';
 import { type AdminIo, EXIT, Output, UsageError } from './io';
 import { ISSUER_COMMANDS } from './issuers';
 import { hashSecret, initTable } from './table-commands';
@@ -17,12 +18,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...ISSUER_COMMANDS,
   ...CONNECTION_COMMANDS,
   ...CLIENT_COMMANDS,
+  ...GRANT_COMMANDS,
   apply,
   hashSecret,
   initTable,
 ];
 
-const GROUPS = ['tenants', 'issuers', 'connections', 'clients'];
+const GROUPS = ['tenants', 'issuers', 'connections', 'clients', 'grants'];
 
 /**
  * The admin CLI: `argv` are the arguments after the program name (`process.argv.slice(2)`). Writes to the injected

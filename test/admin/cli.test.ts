@@ -5,10 +5,10 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { RegistryTable } from '../../lambda/adapters/dynamodb/admin-store';
 import { DynamoRegistry } from '../../lambda/adapters/dynamodb/registry';
-import { main } from '../../lambda/admin/main';
 import { hashClientSecret, isSecretHash, verifyClientSecret } from '../../lambda/core/secrets';
 import { createLogger } from '../../lambda/handlers/logger';
 import { seedRegistry } from '../../lambda/handlers/seed-registry';
+import { type AdminRun, runAdmin } from '../support/admin-cli';
 import { LocalDynamo } from '../support/dynalite';
 
 const NOW = 1_800_000_000;
@@ -25,12 +25,6 @@ const FILE = {
     { clientId: 'limited', authMethod: 'none', tenants: ['globex'] },
   ],
 };
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** The admin CLI in process against dynalite: real parsing, real SDK calls, captured output. */
 describe('id-jag-admin', () => {
@@ -56,23 +50,8 @@ describe('id-jag-admin', () => {
     expect((await cli('init-table')).code).toBe(0);
   });
 
-  async function run(args: readonly string[], stdin?: string, env: Record<string, string> = {}): Promise<Run> {
-    let stdout = '';
-    let stderr = '';
-    const code = await main(args, {
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text) },
-      stdin:
-        stdin === undefined
-          ? undefined
-          : (async function* () {
-              yield stdin;
-            })(),
-      env,
-      now: () => now,
-    });
-    return { code, stdout, stderr };
-  }
+  const run = (args: readonly string[], stdin?: string, env: Record<string, string> = {}): Promise<AdminRun> =>
+    runAdmin(args, { stdin, env, now: () => now });
 
   /** A command against this test's table in local mode. */
   const cli = (...args: string[]) => run([...args, '--endpoint', dynamo.endpoint, '--table', tableName]);
