@@ -122,18 +122,19 @@ describe('GrantAdmin', () => {
   });
 
   it("reads every page of a client's partition and its grants in batches of 100", async () => {
-    await create([...ids(205).map((id) => userGrant(id)), userGrant('other-1', { clientId: 'desktop' })]);
+    // 101 grants: one more than a batch holds.
+    await create([...ids(101).map((id) => userGrant(id)), userGrant('other-1', { clientId: 'desktop' })]);
     const { client: recording, sent } = recordingClient();
     try {
-      const listing = await new GrantAdmin({ client: recording, tableName, pageSize: 50 }).grantsOfClient('inspector');
-      expect(listing.grants.map((grant) => grant.grantId)).toEqual(ids(205));
+      const listing = await new GrantAdmin({ client: recording, tableName, pageSize: 25 }).grantsOfClient('inspector');
+      expect(listing.grants.map((grant) => grant.grantId)).toEqual(ids(101));
       expect(listing.malformed).toEqual([]);
       expect(sent.filter((name) => name === 'QueryCommand').length).toBeGreaterThanOrEqual(5);
-      expect(sent.filter((name) => name === 'BatchGetItemCommand')).toHaveLength(3);
+      expect(sent.filter((name) => name === 'BatchGetItemCommand')).toHaveLength(2);
     } finally {
       recording.destroy();
     }
-  });
+  }, 30_000);
 
   it('asks again for the keys DynamoDB left unprocessed', async () => {
     await create(ids(12).map((id) => userGrant(id)));
