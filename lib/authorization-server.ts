@@ -841,7 +841,7 @@ export class IdJagAuthorizationServer extends Construct {
         'RefreshTokenReuseAlarm',
         'A refresh token was used a second time, and its grant revoked: the token was stolen and used by two parties, ' +
           'or a client raced its own refresh. The token function logs each with outcome refresh_token_reused, the ' +
-          'client and the grant id: see the runbook in docs/interactive-sign-in.md#refresh-tokens.',
+          'client, the tenant and the grant id: see the runbook in docs/admin-cli.md#runbook-cutting-someone-off.',
         this.metricRefreshTokenReuse(),
         1,
       );

@@ -102,6 +102,14 @@ export interface TenantRegistration {
 }
 
 /** A pre-registered OAuth client, for example an MCP client. */
+/** A client's own refresh token lifetimes, as the configuration file's `refreshTokens` states them. */
+export interface ClientRefreshTokenLifetimes {
+  /** Seconds a refresh token may go unused. @default - the deployment's */
+  readonly idleSeconds?: number;
+  /** Seconds from sign-in after which no refresh token of the grant works. @default - the deployment's */
+  readonly absoluteSeconds?: number;
+}
+
 export interface ClientRegistration {
   readonly clientId: string;
   /** `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`. */
@@ -143,6 +151,13 @@ export interface ClientRegistration {
    * @default false
    */
   readonly firstParty?: boolean;
+  /**
+   * This client's own refresh token lifetimes, in seconds (only with the `refresh_token` grant): each from 300 to
+   * 31,536,000, idle at most absolute; either one left out follows the deployment's
+   * (`interactive.refreshTokenIdleLifetime`, `interactive.refreshTokenAbsoluteLifetime`).
+   * @default - the deployment's
+   */
+  readonly refreshTokens?: ClientRefreshTokenLifetimes;
   /** @default true */
   readonly enabled?: boolean;
 }

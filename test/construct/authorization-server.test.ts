@@ -435,7 +435,7 @@ describe('IdJagAuthorizationServer', () => {
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         TreatMissingData: 'notBreaching',
         AlarmDescription: expect.stringMatching(
-          /stolen.*raced its own refresh.*docs\/interactive-sign-in\.md#refresh-tokens/,
+          /stolen.*raced its own refresh.*docs\/admin-cli\.md#runbook-cutting-someone-off/,
         ),
       });
     });
@@ -741,6 +741,7 @@ describe('IdJagAuthorizationServer', () => {
             grantTypes: ['authorization_code', 'refresh_token'],
             redirectUris: ['http://127.0.0.1/callback'],
             firstParty: true,
+            refreshTokens: { idleSeconds: 86_400 },
           },
         ],
       };
@@ -778,6 +779,11 @@ describe('IdJagAuthorizationServer', () => {
           'a secret method without a secret',
           (seed) => delete (seed.tenants[1]!.connection as Record<string, unknown>).clientSecret,
           /tenants\.1\.connection\.clientSecret: client_secret_post needs clientSecret/,
+        ],
+        [
+          "a client's refresh token lifetime over a year",
+          (seed) => ((seed.clients[0] as Record<string, unknown>).refreshTokens = { absoluteSeconds: 400 * 86_400 }),
+          /clients\.0\.refreshTokens\.absoluteSeconds/,
         ],
         [
           'two default connections',

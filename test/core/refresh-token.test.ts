@@ -133,7 +133,13 @@ describe('the refresh token grant', () => {
       const newest = (await rotate(body.refresh_token!)).refresh_token!;
       const reuse = await refresh(body.refresh_token);
       expectRejected(reuse, 'invalid_grant', 400);
-      expect(reuse.audit).toMatchObject({ outcome: 'refresh_token_reused', error: 'invalid_grant' });
+      expect(reuse.audit).toMatchObject({
+        outcome: 'refresh_token_reused',
+        error: 'invalid_grant',
+        client: REFRESH_CLIENT,
+        tenant: 'acme',
+        grantId: expect.any(String),
+      });
       expectRejected(await refresh(newest), 'invalid_grant', 400, /grant revoked/);
     });
 

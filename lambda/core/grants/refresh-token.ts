@@ -12,7 +12,7 @@ import { header } from '../http';
 import { REFRESH_TOKEN_GRANT_TYPE } from '../model';
 import type { GrantStore, RefreshToken } from '../ports';
 import { grantEnd, isRefreshTokenValue, lifetimesFor, mintRefreshToken, refreshTokenHash } from '../refresh-tokens';
-import type { GrantRequest, IssuedToken, TokenEndpointDeps } from './context';
+import type { AuditContext, GrantRequest, IssuedToken, TokenEndpointDeps } from './context';
 import { checkStillAllowed } from './still-allowed';
 import { signUserAccessToken } from './user-access-token';
 
@@ -22,8 +22,15 @@ const REFRESH_INVALID = 'the refresh token is invalid, expired or revoked';
  * Rotation leaves one live token per grant; an old one back means two parties hold the grant's tokens, and we cannot
  * tell which is the user: the grant ends for both (OAuth 2.1 §4.3.1).
  */
-async function reused(grants: GrantStore, token: RefreshToken, now: number): Promise<RefreshTokenReusedError> {
+async function reused(
+  grants: GrantStore,
+  token: RefreshToken,
+  now: number,
+  audit: AuditContext,
+): Promise<RefreshTokenReusedError> {
   await grants.revokeGrant(token.grantId, now, token.keepUntil);
+  // The alarm's log line should say whose grant ended.
+  audit.tenant ??= (await grants.getGrant(token.grantId))?.tenantId;
   return new RefreshTokenReusedError(REFRESH_INVALID, 'refresh token reused: grant revoked');
 }
 
@@ -64,7 +71,7 @@ export async function refreshTokenGrant(
   // Another client's token is refused and left alone: its own client may still use it.
   if (token.clientId !== client.clientId) throw invalid('refresh token issued to another client');
   audit.grantId = token.grantId;
-  if (token.usedAt !== undefined) throw await reused(grants, token, now);
+  if (token.usedAt !== undefined) throw await reused(grants, token, now, audit);
   if (token.usableUntil <= now) throw invalid('unknown or expired refresh token');
 
   // Everything the request could be refused for is checked before the token is used, so that a refused request
@@ -96,7 +103,8 @@ export async function refreshTokenGrant(
   }
 
   // Used between our read and this write by another request: that request holds the successor, so this is a reuse.
-  if (!(await grants.useRefreshToken(token.tokenHash, client.clientId, now))) throw await reused(grants, token, now);
+  if (!(await grants.useRefreshToken(token.tokenHash, client.clientId, now)))
+    throw await reused(grants, token, now, audit);
 
   // The successor keeps the whole grant (RFC 6749 §6: a narrower scope is the access token's alone).
   const next = mintRefreshToken(grant, lifetimes, now);
