@@ -17,7 +17,7 @@ import {
 import { ConfigError } from '../../lambda/core/config';
 import type { Tenant } from '../../lambda/core/model';
 import { verifyClientSecret } from '../../lambda/core/secrets';
-import { LocalDynamo } from '../support/dynalite';
+import { type LocalDynamo, localDynamoForFile } from '../support/dynalite';
 
 const OKTA = 'https://acme.okta.example';
 const ACME: Tenant = { id: 'acme', enabled: true };
@@ -33,15 +33,9 @@ describe('RegistryTable', () => {
   let client: DynamoDBClient;
   let table: RegistryTable;
 
-  beforeAll(async () => {
-    dynamo = await LocalDynamo.start();
-    client = dynamo.client();
-  });
-  afterAll(async () => {
-    client.destroy();
-    await dynamo.stop();
-  });
+  const local = localDynamoForFile();
   beforeEach(async () => {
+    ({ dynamo, client } = local);
     table = new RegistryTable({ client, tableName: await dynamo.createTable(client) });
   });
 

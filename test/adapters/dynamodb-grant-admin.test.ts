@@ -5,7 +5,7 @@ import { DynamoGrantStore } from '../../lambda/adapters/dynamodb/grant-store';
 import { userGrantsPartition } from '../../lambda/adapters/dynamodb/items';
 import { subjectIdentifier } from '../../lambda/core/identity';
 import type { UserGrant } from '../../lambda/core/ports';
-import { LocalDynamo } from '../support/dynalite';
+import { type LocalDynamo, localDynamoForFile } from '../support/dynalite';
 
 const NOW = 1_800_000_000;
 const IDP = 'https://login.acme.example';
@@ -32,15 +32,9 @@ describe('GrantAdmin', () => {
   let tableName: string;
   let store: DynamoGrantStore;
 
-  beforeAll(async () => {
-    dynamo = await LocalDynamo.start();
-    client = dynamo.client();
-  });
-  afterAll(async () => {
-    client.destroy();
-    await dynamo.stop();
-  });
+  const local = localDynamoForFile();
   beforeEach(async () => {
+    ({ dynamo, client } = local);
     tableName = await dynamo.createTable(client);
     store = new DynamoGrantStore({ client, tableName });
   });

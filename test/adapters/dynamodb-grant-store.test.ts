@@ -11,7 +11,7 @@ import {
 } from '../../lambda/adapters/dynamodb/items';
 import { TABLE_KEYS } from '../../lambda/adapters/dynamodb/table';
 import type { AuthorizationCodeGrant, LoginTransaction, RefreshToken, UserGrant } from '../../lambda/core/ports';
-import { LocalDynamo } from '../support/dynalite';
+import { type LocalDynamo, localDynamoForFile } from '../support/dynalite';
 
 const NOW = 1_800_000_000;
 
@@ -56,15 +56,9 @@ describe('DynamoGrantStore', () => {
   let tableName: string;
   let store: DynamoGrantStore;
 
-  beforeAll(async () => {
-    dynamo = await LocalDynamo.start();
-    client = dynamo.client();
-  });
-  afterAll(async () => {
-    client.destroy();
-    await dynamo.stop();
-  });
+  const local = localDynamoForFile();
   beforeEach(async () => {
+    ({ dynamo, client } = local);
     tableName = await dynamo.createTable(client);
     store = new DynamoGrantStore({ client, tableName });
   });

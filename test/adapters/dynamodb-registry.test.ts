@@ -18,7 +18,7 @@ import {
   type Tenant,
 } from '../../lambda/core/model';
 import { hashClientSecret } from '../../lambda/core/secrets';
-import { LocalDynamo } from '../support/dynalite';
+import { type LocalDynamo, localDynamoForFile } from '../support/dynalite';
 
 const ACME: Tenant = { id: 'acme', displayName: 'Acme', enabled: true };
 const GLOBEX: Tenant = { id: 'globex', enabled: true };
@@ -96,15 +96,9 @@ describe('DynamoRegistry', () => {
   let nowMs: number;
   let reports: string[];
 
-  beforeAll(async () => {
-    dynamo = await LocalDynamo.start();
-    client = dynamo.client();
-  });
-  afterAll(async () => {
-    client.destroy();
-    await dynamo.stop();
-  });
+  const local = localDynamoForFile();
   beforeEach(async () => {
+    ({ dynamo, client } = local);
     tableName = await dynamo.createTable(client);
     table = new RegistryTable({ client, tableName });
     nowMs = 1_000_000;

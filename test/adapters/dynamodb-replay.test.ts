@@ -2,7 +2,7 @@ import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { keyAttributes, replayKey } from '../../lambda/adapters/dynamodb/items';
 import { DynamoReplayStore } from '../../lambda/adapters/dynamodb/replay-store';
 import { TemporarilyUnavailableError } from '../../lambda/core/errors';
-import { LocalDynamo } from '../support/dynalite';
+import { type LocalDynamo, localDynamoForFile } from '../support/dynalite';
 
 const USE = { namespace: 'iss', id: 'jti', keepUntil: 1_300 };
 
@@ -15,15 +15,9 @@ describe('DynamoReplayStore', () => {
   /** Records (namespace, id) until `keepUntil`, judged at `now`; true when this call recorded it. */
   let record: (namespace: string, id: string, keepUntil: number, now?: number) => Promise<boolean>;
 
-  beforeAll(async () => {
-    dynamo = await LocalDynamo.start();
-    client = dynamo.client();
-  });
-  afterAll(async () => {
-    client.destroy();
-    await dynamo.stop();
-  });
+  const local = localDynamoForFile();
   beforeEach(async () => {
+    ({ dynamo, client } = local);
     tableName = await dynamo.createTable(client);
     store = new DynamoReplayStore({ client, tableName });
     record = async (namespace, id, keepUntil, now = 1_000) =>

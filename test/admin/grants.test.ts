@@ -4,7 +4,7 @@ import { subjectIdentifier } from '../../lambda/core/identity';
 import type { UserGrant } from '../../lambda/core/ports';
 import { mintRefreshToken } from '../../lambda/core/refresh-tokens';
 import { type AdminRunOptions, runAdmin } from '../support/admin-cli';
-import { LocalDynamo } from '../support/dynalite';
+import { type LocalDynamo, localDynamoForFile } from '../support/dynalite';
 
 const NOW = 1_800_000_000;
 const DAY = 86400;
@@ -37,15 +37,9 @@ describe('id-jag-admin grants', () => {
   /** Refresh token values handed out, so that a test can prove none is ever printed. */
   let tokens: string[];
 
-  beforeAll(async () => {
-    dynamo = await LocalDynamo.start();
-    client = dynamo.client();
-  });
-  afterAll(async () => {
-    client.destroy();
-    await dynamo.stop();
-  });
+  const local = localDynamoForFile();
   beforeEach(async () => {
+    ({ dynamo, client } = local);
     tableName = await dynamo.createTable(client);
     store = new DynamoGrantStore({ client, tableName });
     now = NOW;

@@ -43,3 +43,20 @@ export class LocalDynamo {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/**
+ * dynalite for one test file: started before its first test and stopped after its last, with one client. The object
+ * is filled in by then (read it inside hooks and tests, not at collection time).
+ */
+export function localDynamoForFile(): { readonly dynamo: LocalDynamo; readonly client: DynamoDBClient } {
+  const local = {} as { dynamo: LocalDynamo; client: DynamoDBClient };
+  beforeAll(async () => {
+    local.dynamo = await LocalDynamo.start();
+    local.client = local.dynamo.client();
+  });
+  afterAll(async () => {
+    local.client.destroy();
+    await local.dynamo.stop();
+  });
+  return local;
+}

@@ -1,12 +1,10 @@
 import { s256, safeEqual, sha256 } from '../authorize/transaction';
-import { authenticateClient } from '../client-auth';
-import { isResourceIndicator } from '../config';
-import { InvalidGrantError, InvalidRequestError, InvalidTargetError, UnauthorizedClientError } from '../errors';
-import { header } from '../http';
+import { InvalidGrantError, InvalidRequestError, InvalidTargetError } from '../errors';
 import { subjectIdentifier } from '../identity';
 import { AUTHORIZATION_CODE_GRANT_TYPE, type Client, REFRESH_TOKEN_GRANT_TYPE } from '../model';
 import type { AuthorizationCodeGrant, GrantStore, UserGrant } from '../ports';
 import { GRANT_REVOCATION_RETENTION_SECONDS, lifetimesFor, mintRefreshToken } from '../refresh-tokens';
+import { clientForGrant, requestedResource } from './client-request';
 import type { GrantRequest, IssuedToken, TokenEndpointDeps } from './context';
 import { checkStillAllowed } from './still-allowed';
 import { signUserAccessToken } from './user-access-token';
@@ -25,29 +23,19 @@ const CODE = /^[A-Za-z0-9_-]{43}$/;
  */
 export async function authorizationCodeGrant(
   deps: TokenEndpointDeps & { readonly grants: GrantStore },
-  { request, form, now, audit }: GrantRequest,
+  grantRequest: GrantRequest,
 ): Promise<IssuedToken> {
+  const { form, now, audit } = grantRequest;
   const { config, grants } = deps;
   const code = form.get('code');
   const redirectUri = form.get('redirect_uri');
   const verifier = form.get('code_verifier');
-  const resources = form.getAll('resource');
   if (code === undefined) throw new InvalidRequestError('code is required');
   if (redirectUri === undefined) throw new InvalidRequestError('redirect_uri is required');
   if (verifier === undefined) throw new InvalidRequestError('code_verifier is required (PKCE)');
   if (!CODE_VERIFIER.test(verifier)) throw new InvalidRequestError('code_verifier is malformed');
-  if (resources.length > 1) throw new InvalidTargetError('request one resource per token');
-  if (resources.some((resource) => !isResourceIndicator(resource))) {
-    throw new InvalidTargetError('resource must be an absolute URI without a fragment');
-  }
-
-  const authenticated = await authenticateClient(header(request, 'authorization'), form, deps, now);
-  const { client } = authenticated;
-  audit.client = client.clientId;
-  audit.clientAuthMethod = authenticated.method;
-  if (!client.grantTypes.includes(AUTHORIZATION_CODE_GRANT_TYPE)) {
-    throw new UnauthorizedClientError('the client may not use this grant type');
-  }
+  const resource = requestedResource(form);
+  const client = await clientForGrant(AUTHORIZATION_CODE_GRANT_TYPE, deps, grantRequest);
 
   const invalid = (reason: string) => new InvalidGrantError(CODE_INVALID, reason);
   const redemption = CODE.test(code) ? await grants.redeemCode(sha256(code), now) : undefined;
@@ -62,7 +50,6 @@ export async function authorizationCodeGrant(
   if (grant.clientId !== client.clientId) throw invalid('code issued to another client');
   if (grant.redirectUri !== redirectUri) throw invalid('redirect_uri differs from the authorization request');
   if (!safeEqual(s256(verifier), grant.codeChallenge)) throw invalid('code_verifier does not match the challenge');
-  const [resource] = resources;
   if (resource !== undefined && resource !== grant.resource) {
     throw new InvalidTargetError('the resource is not the one that was authorized');
   }

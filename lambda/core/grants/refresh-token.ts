@@ -1,17 +1,15 @@
-import { authenticateClient } from '../client-auth';
-import { isResourceIndicator, isScopeToken } from '../config';
+import { isScopeToken } from '../config';
 import {
   InvalidGrantError,
   InvalidRequestError,
   InvalidScopeError,
   InvalidTargetError,
   RefreshTokenReusedError,
-  UnauthorizedClientError,
 } from '../errors';
-import { header } from '../http';
 import { REFRESH_TOKEN_GRANT_TYPE } from '../model';
 import type { GrantStore, RefreshToken } from '../ports';
 import { grantEnd, isRefreshTokenValue, lifetimesFor, mintRefreshToken, refreshTokenHash } from '../refresh-tokens';
+import { clientForGrant, requestedResource } from './client-request';
 import type { AuditContext, GrantRequest, IssuedToken, TokenEndpointDeps } from './context';
 import { checkStillAllowed } from './still-allowed';
 import { signUserAccessToken } from './user-access-token';
@@ -42,27 +40,17 @@ async function reused(
  */
 export async function refreshTokenGrant(
   deps: TokenEndpointDeps & { readonly grants: GrantStore },
-  { request, form, now, audit }: GrantRequest,
+  grantRequest: GrantRequest,
 ): Promise<IssuedToken> {
+  const { form, now, audit } = grantRequest;
   const { config, grants } = deps;
   const presented = form.get('refresh_token');
   const scope = form.get('scope');
-  const resources = form.getAll('resource');
   if (presented === undefined) throw new InvalidRequestError('refresh_token is required');
   const requestedScopes = scope?.split(' ').filter(Boolean);
   if (requestedScopes?.some((token) => !isScopeToken(token))) throw new InvalidScopeError('scope is malformed');
-  if (resources.length > 1) throw new InvalidTargetError('request one resource per token');
-  if (resources.some((resource) => !isResourceIndicator(resource))) {
-    throw new InvalidTargetError('resource must be an absolute URI without a fragment');
-  }
-
-  const authenticated = await authenticateClient(header(request, 'authorization'), form, deps, now);
-  const { client } = authenticated;
-  audit.client = client.clientId;
-  audit.clientAuthMethod = authenticated.method;
-  if (!client.grantTypes.includes(REFRESH_TOKEN_GRANT_TYPE)) {
-    throw new UnauthorizedClientError('the client may not use this grant type');
-  }
+  const resource = requestedResource(form);
+  const client = await clientForGrant(REFRESH_TOKEN_GRANT_TYPE, deps, grantRequest);
 
   const invalid = (reason: string) => new InvalidGrantError(REFRESH_INVALID, reason);
   const tokenHash = isRefreshTokenValue(presented) ? refreshTokenHash(presented) : undefined;
@@ -83,7 +71,6 @@ export async function refreshTokenGrant(
   if (grant.clientId !== client.clientId) throw invalid('grant of another client');
   const lifetimes = lifetimesFor(config, client);
   if (grantEnd(grant, lifetimes) <= now) throw invalid('grant past its absolute lifetime');
-  const [resource] = resources;
   if (resource !== undefined && resource !== grant.resource) {
     throw new InvalidTargetError('the resource is not the one that was authorized');
   }
