@@ -105,6 +105,17 @@ export interface Client {
   readonly firstParty?: boolean;
   /** This client's own refresh token lifetimes, in place of the deployment's (either or both). */
   readonly refreshTokens?: Partial<RefreshTokenLifetimes>;
+  /** A client known by its metadata document (CIMD): what it says about itself, for the consent page. */
+  readonly display?: ClientDisplay;
+}
+
+/** What a CIMD client says about itself for people to read: untrusted, shown only as its own claim. */
+export interface ClientDisplay {
+  /** The `client_id` URL's host: the one thing about the client that is verified (the document came from it). */
+  readonly host: string;
+  readonly name?: string;
+  readonly uri?: string;
+  readonly logoUri?: string;
 }
 
 /** How our server authenticates to an upstream IdP's token endpoint. */
