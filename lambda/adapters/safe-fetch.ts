@@ -148,9 +148,13 @@ export function createSafeFetch(options: SafeFetchOptions): FetchLike {
         response.on('end', () => {
           // 1xx/3xx bodies are not meaningful to us; a Response cannot carry them anyway.
           const body = status === 204 || status === 304 ? null : Buffer.concat(chunks);
-          resolve(
-            new Response(body, { status: Math.max(status, 200), headers: { 'content-type': 'application/json' } }),
-          );
+          // Only the headers a caller reads: the cache lifetime of a client metadata document.
+          const headers = new Headers({ 'content-type': 'application/json' });
+          for (const name of ['cache-control', 'age']) {
+            const value = response.headers[name];
+            if (typeof value === 'string') headers.set(name, value);
+          }
+          resolve(new Response(body, { status: Math.max(status, 200), headers }));
         });
         response.on('error', (error) => reject(new UpstreamUnavailableError(error.message)));
       });
