@@ -238,6 +238,28 @@ export interface IdJagAuthorizationServerProps {
    * @default - enabled, with the defaults of InteractiveSignInOptions
    */
   readonly interactive?: InteractiveSignInOptions;
+  /**
+   * Clients known by a Client ID Metadata Document (CIMD): an https `client_id` URL that names the client's document,
+   * which the server fetches (https only, no private addresses, no redirects, 5 KiB, 3 s) and caches. See
+   * docs/clients.md.
+   * @default - enabled for any host: unlisted CIMD clients may use the interactive flow, always with the consent page
+   */
+  readonly clientIdMetadataDocuments?: ClientIdMetadataDocumentOptions;
+}
+
+/** Which CIMD clients the deployment accepts besides those registered under their URL (which always are). */
+export interface ClientIdMetadataDocumentOptions {
+  /**
+   * Accept CIMD clients that are not registered (for the interactive flow only, always with the consent page).
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Only these hosts' unregistered CIMD clients (`host[:port]`, lower case, as in the URL); an empty list accepts
+   * registered ones only.
+   * @default - any host
+   */
+  readonly hosts?: string[];
 }
 
 /** CloudWatch namespace of the metrics the token and authorize functions write (embedded metric format). */
@@ -328,6 +350,10 @@ export class IdJagAuthorizationServer extends Construct {
       // Every function reads the same configuration: the metadata advertises the flow, the token endpoint redeems its
       // codes, the authorize function serves it.
       interactive: interactive.config,
+      clientIdMetadataDocuments: {
+        enabled: props.clientIdMetadataDocuments?.enabled ?? true,
+        ...(props.clientIdMetadataDocuments?.hosts ? { hosts: props.clientIdMetadataDocuments.hosts } : {}),
+      },
     });
     const registryCacheSeconds = String((props.registryCacheTtl ?? Duration.seconds(30)).toSeconds());
     const metrics = { METRICS_NAMESPACE, METRICS_SERVER_NAME: this.metricsServerName };

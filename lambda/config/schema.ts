@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { isClientIdMetadataUrl } from '../core/clients/metadata-document';
 import {
   ConfigError,
   describeIssues,
@@ -389,13 +390,22 @@ export function clientSchema(options: SchemaOptions = {}) {
   type Fields = v.InferOutput<typeof fields>;
   const keyed = (c: Fields) => c.jwks !== undefined || c.jwksUri !== undefined;
   const interactive = (c: Fields) => c.grantTypes.includes(AUTHORIZATION_CODE_GRANT_TYPE);
+  // A client registered under its metadata document's URL (CIMD): the document gives its redirect URIs and keys.
+  const documented = (c: Fields) => isClientIdMetadataUrl(c.clientId, options.allowHttpLoopback);
   return v.pipe(
     fields,
     // The authorization code flow sends the browser back to a registered URI, and only that flow uses one.
     v.forward(
       v.check(
-        (c: Fields) => !interactive(c) || c.redirectUris !== undefined,
+        (c: Fields) => !interactive(c) || c.redirectUris !== undefined || documented(c),
         'the authorization_code grant needs at least one redirect URI',
+      ),
+      ['redirectUris'],
+    ),
+    v.forward(
+      v.check(
+        (c: Fields) => !documented(c) || c.redirectUris === undefined,
+        'a client known by its metadata document (CIMD) takes its redirect URIs from the document: leave redirectUris out',
       ),
       ['redirectUris'],
     ),
@@ -423,7 +433,7 @@ export function clientSchema(options: SchemaOptions = {}) {
     ),
     v.forward(
       v.check(
-        (c: Fields) => c.authMethod !== 'private_key_jwt' || keyed(c),
+        (c: Fields) => c.authMethod !== 'private_key_jwt' || keyed(c) || documented(c),
         'private_key_jwt needs the client public keys: jwks or jwksUri',
       ),
       ['jwks'],

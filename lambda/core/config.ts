@@ -16,6 +16,19 @@ export interface ServerConfig {
   readonly metadataMaxAgeSeconds: number;
   /** The interactive flow (authorization code + PKCE, brokered to upstream OIDC IdPs); off: jwt-bearer only. */
   readonly interactive: InteractiveConfig;
+  /** Clients known by a Client ID Metadata Document (CIMD): an https `client_id` URL naming the client's document. */
+  readonly clientIdMetadataDocuments: ClientIdMetadataDocumentPolicy;
+}
+
+/**
+ * Which CIMD clients this deployment accepts. A client registered under its URL is always accepted (it is listed:
+ * its registration says what it may do, the document says what it is); others only when `enabled`, from any host
+ * unless `hosts` lists the accepted ones, for the interactive flow only, and always with the consent page.
+ */
+export interface ClientIdMetadataDocumentPolicy {
+  readonly enabled: boolean;
+  /** Hosts (`host[:port]`, lower case) whose unlisted clients are accepted; absent: any host; empty: none. */
+  readonly hosts?: readonly string[];
 }
 
 export interface InteractiveConfig {
@@ -52,6 +65,7 @@ export const CONFIG_DEFAULTS = {
     // Two weeks of disuse, or a quarter in all, and the user signs in at their IdP again (SECURITY.md explains why).
     refreshTokens: { idleSeconds: 14 * 86400, absoluteSeconds: 90 * 86400 },
   },
+  clientIdMetadataDocuments: { enabled: true },
 } as const;
 
 /** Longest access token lifetime the server will ever issue, whatever the configuration says. */
@@ -77,6 +91,15 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 export function isScopeToken(value: string): boolean {
   return SCOPE_TOKEN.test(value);
+}
+
+/** A URL's `host` as the WHATWG URL parser writes it (lower case, IDNA, a port only when not the scheme's default). */
+function isHostName(value: string): boolean {
+  try {
+    return value.length > 0 && new URL(`https://${value}`).host === value;
+  } catch {
+    return false;
+  }
 }
 
 /** An absolute URI without a fragment, as RFC 8707 requires of a resource indicator. */
@@ -244,6 +267,17 @@ function serverConfigSchema(allowHttpLoopback: boolean) {
           ),
         }),
         () => ({ ...CONFIG_DEFAULTS.interactive, refreshTokens: { ...CONFIG_DEFAULTS.interactive.refreshTokens } }),
+      ),
+      clientIdMetadataDocuments: v.optional(
+        v.strictObject({
+          enabled: v.optional(v.boolean(), CONFIG_DEFAULTS.clientIdMetadataDocuments.enabled),
+          hosts: v.optional(
+            v.array(
+              v.pipe(v.string(), v.check(isHostName, 'hosts are host names in lower case, with a port if not 443')),
+            ),
+          ),
+        }),
+        () => ({ ...CONFIG_DEFAULTS.clientIdMetadataDocuments }),
       ),
     }),
     v.check(

@@ -31,6 +31,8 @@ export function authorizationServerMetadata(config: ServerConfig) {
     token_endpoint_auth_methods_supported: interactive ? [...authMethods, 'none'] : authMethods,
     token_endpoint_auth_signing_alg_values_supported: [...DEFAULT_ASSERTION_ALGORITHMS],
     scopes_supported: scopes,
+    // draft-ietf-oauth-client-id-metadata-document: an https client_id URL naming the client's document.
+    client_id_metadata_document_supported: config.clientIdMetadataDocuments.enabled,
     response_types_supported: interactive ? ['code'] : [],
     ...(interactive
       ? {

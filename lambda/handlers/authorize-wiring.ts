@@ -7,12 +7,13 @@ import { UpstreamOidc } from '../adapters/upstream-oidc';
 import type { AuthorizeEndpointDeps } from '../core/authorize/endpoint';
 import { systemClock } from '../core/ports';
 import { once } from './api';
+import type { Logger } from './logger';
 import { tableWiringFrom } from './table-wiring';
 
 /** Builds the clients once, on first call; the same promise after that. */
-export function awsAuthorizeWiring(env: NodeJS.ProcessEnv): () => Promise<AuthorizeEndpointDeps> {
+export function awsAuthorizeWiring(env: NodeJS.ProcessEnv, logger?: Logger): () => Promise<AuthorizeEndpointDeps> {
   return once(async () => {
-    const { config, registry, grants } = tableWiringFrom(env);
+    const { config, registry, grants } = tableWiringFrom(env, logger);
     return {
       config,
       registry,

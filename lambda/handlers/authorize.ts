@@ -3,8 +3,9 @@ import { createAuthorizeHandler } from './authorize-api';
 import { awsAuthorizeWiring } from './authorize-wiring';
 import { loggerFrom, metricsTargetFrom } from './environment';
 
+const logger = loggerFrom(process.env, 'authorize');
 export const handler = createAuthorizeHandler(
-  awsAuthorizeWiring(process.env),
-  loggerFrom(process.env, 'authorize'),
+  awsAuthorizeWiring(process.env, logger),
+  logger,
   metricsTargetFrom(process.env),
 );

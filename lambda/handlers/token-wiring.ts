@@ -6,12 +6,13 @@ import { KmsSigner } from '../adapters/kms-signer';
 import { signerConfigFrom } from '../adapters/signer-config';
 import { systemClock } from '../core/ports';
 import { once } from './api';
+import type { Logger } from './logger';
 import { tableWiringFrom } from './table-wiring';
 
 /** Builds the clients once, on first call; the same promise after that. */
-export function awsTokenWiring(env: NodeJS.ProcessEnv) {
+export function awsTokenWiring(env: NodeJS.ProcessEnv, logger?: Logger) {
   return once(async () => {
-    const { config, client, tableName, registry, grants } = tableWiringFrom(env);
+    const { config, client, tableName, registry, grants } = tableWiringFrom(env, logger);
     return {
       config,
       registry,

@@ -4,7 +4,8 @@ import { createTokenFunctionHandler } from './api';
 import { loggerFrom, metricsTargetFrom } from './environment';
 import { awsTokenWiring } from './token-wiring';
 
-const wiring = awsTokenWiring(process.env);
+const logger = loggerFrom(process.env, 'token');
+const wiring = awsTokenWiring(process.env, logger);
 // Start during the init phase, including the signing key's public key (its kid), so that the first request finds
 // both ready; failures surface per request.
 wiring()
@@ -15,7 +16,7 @@ wiring()
 // since the API serves the issuer's origin. Route keys never carry a custom domain's base path.
 const revokeRouteKey = `ANY ${endpointsOf('https://issuer.invalid').routes.revoke}`;
 
-export const handler = createTokenFunctionHandler(wiring, loggerFrom(process.env, 'token'), {
+export const handler = createTokenFunctionHandler(wiring, logger, {
   revokeRouteKey,
   metrics: metricsTargetFrom(process.env),
 });

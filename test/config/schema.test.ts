@@ -213,6 +213,41 @@ describe('registry configuration schema', () => {
     expect(toClient(config.clients[2]!)).not.toHaveProperty('firstParty');
   });
 
+  it('registers a CIMD client under its URL without redirect URIs or keys (its document has them)', () => {
+    const url = 'https://claude.example/oauth/client-metadata.json';
+    const listed = parseRegistryConfig(
+      broken((f) => {
+        f.clients[3] = {
+          clientId: url,
+          authMethod: 'private_key_jwt',
+          grantTypes: [JWT_BEARER_GRANT_TYPE, AUTHORIZATION_CODE_GRANT_TYPE],
+          tenants: ['acme'],
+        };
+      }),
+    ).clients[3]!;
+    expect(toClient(listed)).toMatchObject({ clientId: url, authMethod: 'private_key_jwt', tenants: ['acme'] });
+    expect(() =>
+      parseRegistryConfig(
+        broken((f) => {
+          f.clients[3] = {
+            clientId: url,
+            authMethod: 'none',
+            grantTypes: [AUTHORIZATION_CODE_GRANT_TYPE],
+            redirectUris: ['https://claude.example/cb'],
+          };
+        }),
+      ),
+    ).toThrow(/takes its redirect URIs from the document/);
+    // A client id that is no metadata document URL still needs both.
+    expect(() =>
+      parseRegistryConfig(
+        broken((f) => {
+          f.clients[3] = { clientId: 'plain', authMethod: 'private_key_jwt', grantTypes: [JWT_BEARER_GRANT_TYPE] };
+        }),
+      ),
+    ).toThrow(/private_key_jwt needs the client public keys/);
+  });
+
   it("converts a client's own refresh token lifetimes, either or both, and back", () => {
     const both = parseRegistryConfig(
       broken((f) => (f.clients[3].refreshTokens = { idleSeconds: 3600, absoluteSeconds: 3600 })),

@@ -22,6 +22,7 @@ describe('server configuration', () => {
         codeTtlSeconds: 60,
         refreshTokens: { idleSeconds: 14 * 86400, absoluteSeconds: 90 * 86400 },
       },
+      clientIdMetadataDocuments: { enabled: true },
     });
   });
 
@@ -45,6 +46,16 @@ describe('server configuration', () => {
       'a refresh token lifetime above a year',
       { interactive: { refreshTokens: { absoluteSeconds: 366 * 86400 } } },
       /interactive\.refreshTokens\.absoluteSeconds/,
+    ],
+    [
+      'a CIMD host with a path',
+      { clientIdMetadataDocuments: { hosts: ['app.example.com/path'] } },
+      /clientIdMetadataDocuments\.hosts\.0: hosts are host names/,
+    ],
+    [
+      'a CIMD host in upper case',
+      { clientIdMetadataDocuments: { hosts: ['App.Example.com'] } },
+      /clientIdMetadataDocuments\.hosts\.0/,
     ],
     [
       'a refresh token lifetime under five minutes',

@@ -19,6 +19,7 @@ describe('metadata and JWKS documents', () => {
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
       token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
       scopes_supported: ['files:read', 'files:write', 'admin', 'other:read'],
+      client_id_metadata_document_supported: true,
       response_types_supported: [],
     });
   });
@@ -34,6 +35,7 @@ describe('metadata and JWKS documents', () => {
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
       token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
       scopes_supported: ['files:read', 'files:write', 'admin', 'other:read'],
+      client_id_metadata_document_supported: true,
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
       code_challenge_methods_supported: ['S256'],
@@ -46,6 +48,11 @@ describe('metadata and JWKS documents', () => {
         'none',
       ],
     });
+  });
+
+  it('says so when Client ID Metadata Documents are turned off', () => {
+    const off = testConfig({ clientIdMetadataDocuments: { enabled: false } });
+    expect(authorizationServerMetadata(off).client_id_metadata_document_supported).toBe(false);
   });
 
   it('serves metadata as cacheable JSON', () => {

@@ -425,6 +425,11 @@ function outcomeOf(interaction: Interaction): InteractionAudit['outcome'] {
 
 /** A client as pages name it: by its id; for an https URL id (CIMD), by its host too. */
 export function clientView(client: Client): ClientView {
+  // A CIMD client's host is where its document came from; its name is its own claim (the page marks it unverified).
+  if (client.display) {
+    const { host, name } = client.display;
+    return { clientId: client.clientId, host, ...(name === undefined ? {} : { name }) };
+  }
   let host: string | undefined;
   try {
     const url = new URL(client.clientId);
