@@ -1,24 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { Agent, type Server } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
+import { Worker } from 'node:worker_threads';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  LOCAL_SERVER_FILE,
+  type LocalServerFile,
+  readLocalServerFile,
+  socketClient,
+} from '../../lambda/admin/local-table';
+
+export { LOCAL_SERVER_FILE, type LocalServerFile, readLocalServerFile, socketClient };
 
 /** The table's socket, in the data directory when its path fits in a socket address. */
 export const SOCKET_FILE = 'dynamodb.sock';
-/** Written while the server runs: where its table answers, for a tool that needs the table meanwhile. */
-export const LOCAL_SERVER_FILE = 'local-server.json';
-
-/** The contents of `<dataDir>/local-server.json` (mode 0600). */
-export interface LocalServerFile {
-  readonly pid: number;
-  /** A unix socket path (a named pipe on Windows) that speaks the DynamoDB API: see `socketClient`. */
-  readonly dynamodbSocket: string;
-  readonly tableName: string;
-}
 
 export interface EmbeddedDynamoOptions {
   /** A directory only this user can enter (`prepareDataDir`). */
@@ -48,6 +45,10 @@ const windows = process.platform === 'win32';
  * in the data directory, or, when that path is too long for a socket, in a fresh 0700 directory under the OS
  * temporary directory (removed on close); `<dataDir>/local-server.json` names it either way. On Windows, a named pipe
  * with a random name.
+ *
+ * dynalite runs on a worker thread of its own: it emulates DynamoDB in JavaScript (request parsing, validation,
+ * expressions, LevelDB calls), which would otherwise share one event loop with the HTTP server and the core. The
+ * server still reaches it through the real SDK client, over the socket.
  */
 export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions): Promise<EmbeddedDynamo> {
   const { dataDir, tableName } = options;
@@ -55,14 +56,13 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions): Promi
   const path = options.persist ? join(dataDir, 'dynamodb') : undefined;
   if (path && !windows) mkdirSync(path, { recursive: true, mode: 0o700 });
   const socket = socketPlace(dataDir);
-  const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  let worker: DynamoWorker;
   try {
-    await listen(server, socket.path, dataDir);
+    worker = await startDynamoWorker({ socketPath: socket.path, levelPath: path, restrictSocket: !windows }, dataDir);
   } catch (error) {
     socket.release();
     throw error;
   }
-  if (!windows) chmodSync(socket.path, 0o600);
 
   const file = join(dataDir, LOCAL_SERVER_FILE);
   const contents: LocalServerFile = { pid: process.pid, dynamodbSocket: socket.path, tableName };
@@ -75,43 +75,134 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions): Promi
     client,
     close: async () => {
       client.destroy();
-      await new Promise<void>((done) => server.close(() => done())); // unlinks the socket
+      await worker.close(); // unlinks the socket and closes LevelDB
       if (readLocalServerFile(dataDir)?.pid === process.pid) rmSync(file, { force: true });
       socket.release();
     },
   };
 }
 
+interface DynamoWorkerData {
+  readonly dynalitePath: string;
+  readonly socketPath: string;
+  /** LevelDB's directory; none keeps the table in memory. */
+  readonly levelPath: string | undefined;
+  readonly restrictSocket: boolean;
+}
+
+type DynamoWorkerMessage =
+  | { readonly type: 'listening' }
+  | { readonly type: 'closed' }
+  | { readonly type: 'failed'; readonly code?: string; readonly message: string };
+
+interface DynamoWorker {
+  close(): Promise<void>;
+}
+
 /**
- * A DynamoDB client for the table behind this socket: the SDK's own HTTP handler, over an agent whose connections go
- * to the socket whatever the (dummy) endpoint says. Local credentials; dynalite checks none.
+ * The worker's code, plain CommonJS run with `eval` (the same text under ts-jest and in the esbuild bundle, with no
+ * file to locate at run time). It opens LevelDB before it listens, so that a table another process holds is reported
+ * as such, and it closes every LevelDB iterator dynalite opens (see the note below).
  */
-export function socketClient(socketPath: string): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint: 'http://localhost',
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    requestHandler: { httpAgent: new SocketAgent(socketPath) },
+const WORKER_SOURCE = `
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const { chmodSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dynalitePath, socketPath, levelPath, restrictSocket } = workerData;
+const post = (message) => parentPort.postMessage(message);
+
+// dynalite reads LevelDB through streams whose destroy() calls iterator.return(), a method abstract-level's
+// iterators do not have, so every Query and Scan left its LevelDB iterator open: each pins a snapshot, with the
+// memtables and table files it sees, in native memory (about 17 KiB per Query under writes). Give them one.
+const fromDynalite = createRequire(dynalitePath);
+const classicLevelPath = createRequire(fromDynalite.resolve('level')).resolve('classic-level');
+for (const from of [classicLevelPath, fromDynalite.resolve('memory-level')]) {
+  const common = Object.getPrototypeOf(createRequire(from)('abstract-level').AbstractIterator.prototype);
+  if (typeof common.return !== 'function') common.return = function () { return this.close(); };
+}
+
+// A LevelDB read takes microseconds (the memtable, then the block cache), while its hop through libuv's thread pool
+// and back costs two thread wake-ups: each PutItem reads twice (the table's description, the item). Read in place,
+// on this thread of the table's own; writes keep the pool (LevelDB appends to its log).
+if (levelPath) {
+  const { ClassicLevel } = require(classicLevelPath);
+  ClassicLevel.prototype._get = async function (key, options) {
+    return this._getSync(key, options);
+  };
+}
+
+// dynalite opens LevelDB lazily and turns an open failure into "Database is closed" on every request: wait for it.
+let opened = Promise.resolve();
+if (levelPath) {
+  const { ClassicLevel } = require(classicLevelPath);
+  const open = ClassicLevel.prototype._open;
+  opened = new Promise((resolve, reject) => {
+    ClassicLevel.prototype._open = function (...args) {
+      const result = open.apply(this, args);
+      result.then(resolve, reject);
+      return result;
+    };
   });
 }
+const server = require(dynalitePath)({
+  ...(levelPath ? { path: levelPath } : {}),
+  createTableMs: 0,
+  deleteTableMs: 0,
+  updateTableMs: 0,
+});
+server.once('error', (error) => post({ type: 'failed', code: error.code, message: error.message }));
+opened.then(
+  () =>
+    server.listen(socketPath, () => {
+      if (restrictSocket) chmodSync(socketPath, 0o600);
+      post({ type: 'listening' });
+    }),
+  (error) => post({ type: 'failed', code: error.code, message: error.message }),
+);
+parentPort.on('message', (message) => {
+  if (message !== 'close') return;
+  server.closeAllConnections?.();
+  server.close(() => post({ type: 'closed' })); // unlinks the socket, then closes LevelDB
+});
+`;
 
-class SocketAgent extends Agent {
-  constructor(private readonly socketPath: string) {
-    super({ keepAlive: true });
-  }
-
-  override createConnection(): Socket {
-    return connect(this.socketPath);
-  }
-}
-
-/** The running server's `local-server.json`, if any: how a tool finds the table while the server has it open. */
-export function readLocalServerFile(dataDir: string): LocalServerFile | undefined {
-  try {
-    return JSON.parse(readFileSync(join(dataDir, LOCAL_SERVER_FILE), 'utf8')) as LocalServerFile;
-  } catch {
-    return undefined;
-  }
+function startDynamoWorker(data: Omit<DynamoWorkerData, 'dynalitePath'>, dataDir: string): Promise<DynamoWorker> {
+  const workerData: DynamoWorkerData = { ...data, dynalitePath: require.resolve('dynalite') };
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+  const busy = () => new Error(`another local server is using ${dataDir}`);
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= new Promise<void>((done) => {
+      const onMessage = (message: DynamoWorkerMessage) => {
+        if (message.type === 'closed') worker.terminate().then(() => done());
+      };
+      worker.on('message', onMessage);
+      worker.once('exit', () => done());
+      worker.postMessage('close');
+    });
+    return closing;
+  };
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error) => {
+      worker.terminate();
+      reject(error);
+    };
+    worker.once('error', fail);
+    worker.once('exit', (code) => fail(new Error(`the embedded DynamoDB stopped (exit code ${code})`)));
+    worker.on('message', function starting(message: DynamoWorkerMessage) {
+      if (message.type === 'listening') {
+        worker.off('message', starting);
+        worker.removeAllListeners('error').removeAllListeners('exit');
+        // Nothing waits on the worker but the server's own close.
+        worker.unref();
+        resolve({ close });
+      } else if (message.type === 'failed') {
+        if (message.code === 'EADDRINUSE' || message.code === 'LEVEL_LOCKED') fail(busy());
+        else fail(new Error(`the embedded DynamoDB could not start: ${message.message}`));
+      }
+    });
+  });
 }
 
 /**
@@ -158,16 +249,4 @@ function socketPlace(dataDir: string): { path: string; release(): void } {
   if (Buffer.byteLength(inDataDir) <= MAX_SOCKET_PATH_BYTES) return { path: inDataDir, release: () => undefined };
   const dir = mkdtempSync(join(tmpdir(), 'id-jag-local-')); // 0700
   return { path: join(dir, SOCKET_FILE), release: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-function listen(server: Server, path: string, dataDir: string): Promise<void> {
-  return new Promise((done, reject) => {
-    const failed = (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`another local server is using ${dataDir}`) : error);
-    server.once('error', failed);
-    server.listen(path, () => {
-      server.off('error', failed);
-      done();
-    });
-  });
 }
