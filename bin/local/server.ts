@@ -8,11 +8,13 @@ import {
   DynamoRegistry,
   DynamoReplayStore,
   RegistryTable,
+  writeChanges,
 } from '../../lambda/adapters/dynamodb';
 import { loadOrCreateFileSigner } from '../../lambda/adapters/file-signer';
 import { RemoteKeyResolver } from '../../lambda/adapters/issuer-keys';
 import { FileSecretSource } from '../../lambda/adapters/secrets';
 import { UpstreamOidc } from '../../lambda/adapters/upstream-oidc';
+import type { Change } from '../../lambda/config/plan';
 import { parseRegistryConfigText, type RegistryConfig } from '../../lambda/config/schema';
 import type { AuthorizeEndpointDeps } from '../../lambda/core/authorize/endpoint';
 import {
@@ -65,6 +67,11 @@ export interface LocalServerOptions {
   readonly write?: (line: string) => void;
   /** The one clock of the server and the demo IdP (tests). @default the system clock */
   readonly clock?: Clock;
+  /**
+   * How long registry answers are reused, in seconds, as the Lambda functions do for 30: an edit with the admin CLI
+   * reaches the server within this time. 0 reads the table on every request. @default 2
+   */
+  readonly registryCacheSeconds?: number;
 }
 
 /** What `npm run demo` needs, saved beside the data (the client secret only exists here and in the table's hash). */
@@ -85,10 +92,18 @@ export interface LocalServer {
   readonly demo?: DemoCredentials;
   /** Client secrets generated while seeding, shown once. */
   readonly generatedSecrets: readonly { clientId: string; secret: string }[];
+  /**
+   * What applying the demo configuration (or the `configPath` file) did: registrations it wrote (created, or
+   * restored to what it declares) and the other registrations in the table, which it leaves as they are.
+   */
+  readonly seeded: { readonly written: number; readonly kept: number };
   close(): Promise<void>;
 }
 
 const TABLE_NAME = 'id-jag-local';
+/** Short enough that an edit made with the admin CLI is seen by the time one tries it. */
+export const DEFAULT_REGISTRY_CACHE_SECONDS = 2;
+export const DEMO_TENANT_ID = 'demo';
 export const DEMO_CLIENT_ID = 'demo-client';
 /** The demo's public client for the interactive flow (no secret; consent is shown). */
 export const DEMO_APP_CLIENT_ID = 'demo-app';
@@ -126,7 +141,13 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       clock,
     });
     const registry = options.configPath ? loadConfigFile(options.configPath) : demoConfig(demoIdp);
-    const result = await applyConfig(table, registry, { prune: options.configPath === undefined });
+    // Never pruned: what was added with the admin CLI stays; the demo's (or the file's) own registrations are
+    // restored as declared. The demo IdP's issuer names the port, so the demo's trusts of earlier runs on other
+    // ports are its own too: those go.
+    const replaced = options.configPath ? [] : await formerDemoIssuers(table, demoIdp.issuer);
+    const removal = await writeChanges(table, replaced);
+    if (removal.error) throw removal.error;
+    const result = await applyConfig(table, registry);
     if (result.error) throw result.error;
 
     const config = resolveServerConfig(
@@ -142,7 +163,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const signer = await loadOrCreateFileSigner(dataDir);
     // Local mode only: issuers and IdPs on loopback over plain http.
     const loopback = { allowHttpLoopback: true, allowPrivateAddresses: true };
-    const registryReader = new DynamoRegistry({ client, tableName: TABLE_NAME, cacheMaxAgeMs: 0 });
+    const registryReader = new DynamoRegistry({
+      client,
+      tableName: TABLE_NAME,
+      cacheMaxAgeMs: (options.registryCacheSeconds ?? DEFAULT_REGISTRY_CACHE_SECONDS) * 1000,
+    });
     const grants = new DynamoGrantStore({ client, tableName: TABLE_NAME });
     const keyResolver = new RemoteKeyResolver(loopback);
     const wiring = once(async () => ({
@@ -171,6 +196,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       config,
       demo,
       generatedSecrets: result.secrets,
+      seeded: { written: removal.applied.length + result.applied.length, kept: result.plan.kept.length },
       close: async () => {
         http.closeAllConnections();
         await new Promise<void>((resolve) => http.close(() => resolve()));
@@ -209,6 +235,19 @@ function handlerRoutes(
   ];
 }
 
+/** The demo tenant's trusts of demo IdPs of earlier runs (`http://<loopback>:<other port>/demo-idp`), to delete. */
+async function formerDemoIssuers(table: RegistryTable, current: string): Promise<Change[]> {
+  const state = await table.loadState();
+  return state.trusts
+    .filter(({ value }) => value.tenantId === DEMO_TENANT_ID && value.issuer !== current)
+    .filter(({ value }) => /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+\/demo-idp$/.test(value.issuer))
+    .map(({ value, version }) => ({
+      action: 'delete',
+      ref: { kind: 'issuer', tenantId: value.tenantId, issuer: value.issuer },
+      ...(version === undefined ? {} : { previousVersion: version }),
+    }));
+}
+
 function loadConfigFile(path: string): RegistryConfig {
   const config = parseRegistryConfigText(readFileSync(path, 'utf8'), { allowHttpLoopback: true, source: path });
   if (!config.resources || config.resources.length === 0) {
@@ -224,7 +263,7 @@ function demoConfig(demoIdp: DemoIdp): RegistryConfig {
       resources: [{ id: 'http://localhost:3001/mcp', scopes: ['mcp:tools', 'mcp:resources'] }],
       tenants: [
         {
-          id: 'demo',
+          id: DEMO_TENANT_ID,
           displayName: 'Demo organisation',
           issuers: [{ issuer: demoIdp.issuer }],
           // The same IdP for the interactive flow: one person gets the same token `sub` in both flows.
@@ -243,7 +282,7 @@ function demoConfig(demoIdp: DemoIdp): RegistryConfig {
           clientId: DEMO_CLIENT_ID,
           authMethod: 'client_secret_basic',
           grantTypes: [JWT_BEARER_GRANT_TYPE],
-          tenants: ['demo'],
+          tenants: [DEMO_TENANT_ID],
         },
         {
           // A public MCP client for the interactive flow, as MCP clients register: loopback redirect, any port; it
@@ -252,7 +291,7 @@ function demoConfig(demoIdp: DemoIdp): RegistryConfig {
           authMethod: 'none',
           grantTypes: [AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE],
           redirectUris: ['http://127.0.0.1/callback', 'http://localhost/callback'],
-          tenants: ['demo'],
+          tenants: [DEMO_TENANT_ID],
         },
       ],
     }),
