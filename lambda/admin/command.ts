@@ -5,6 +5,7 @@ import { DynamoGrantStore } from '../adapters/dynamodb/grant-store';
 import type { EntityRef, RegistryState } from '../config/state';
 import { ConfigError, isLoopbackHost } from '../core/config';
 import { type AdminIo, Output, UsageError } from './io';
+import { findLocalTable, type LocalServerFile, socketClient } from './local-table';
 
 export interface OptionSpec {
   readonly type: 'string' | 'boolean';
@@ -41,6 +42,15 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
     value: 'url',
     description: 'a DynamoDB endpoint; on 127.0.0.1 or localhost this is local mode (http issuers, dummy credentials)',
   },
+  local: {
+    type: 'boolean',
+    description: 'the running local server (npm start): its table, found through its data directory',
+  },
+  'data-dir': {
+    type: 'string',
+    value: 'dir',
+    description: "with --local: the local server's data directory (default: ID_JAG_DATA_DIR or .data)",
+  },
   json: { type: 'boolean', description: 'print JSON instead of text' },
   'dry-run': { type: 'boolean', description: 'print what a write would change, and change nothing' },
   help: { type: 'boolean', short: 'h', description: 'show help for the command' },
@@ -53,6 +63,8 @@ export class CommandContext {
   readonly out: Output;
   readonly localMode: boolean;
   private client?: DynamoDBClient;
+  /** With --local: the running local server's table, found on first use. */
+  private localServer?: LocalServerFile;
 
   constructor(
     readonly io: AdminIo,
@@ -60,7 +72,13 @@ export class CommandContext {
     readonly values: Values,
   ) {
     this.out = new Output(io, values.json === true);
-    this.localMode = isLocalEndpoint(this.string('endpoint'));
+    if (values.local === true) {
+      const conflicting = ['endpoint', 'table', 'region'].find((name) => values[name] !== undefined);
+      if (conflicting) throw new UsageError(`--local finds the local server's table by itself: drop --${conflicting}`);
+    } else if (values['data-dir'] !== undefined) {
+      throw new UsageError('--data-dir goes with --local');
+    }
+    this.localMode = values.local === true || isLocalEndpoint(this.string('endpoint'));
   }
 
   get env(): Readonly<Record<string, string | undefined>> {
@@ -105,6 +123,11 @@ export class CommandContext {
   }
 
   private dynamo(): { client: DynamoDBClient; tableName: string } {
+    if (this.flag('local')) {
+      this.localServer ??= findLocalTable(this.string('data-dir') ?? this.env.ID_JAG_DATA_DIR ?? '.data');
+      this.client ??= socketClient(this.localServer.dynamodbSocket);
+      return { client: this.client, tableName: this.localServer.tableName };
+    }
     const tableName = this.string('table') ?? this.env.TABLE_NAME;
     if (!tableName) throw new UsageError('no table: pass --table <name> or set TABLE_NAME');
     this.client ??= this.createClient();

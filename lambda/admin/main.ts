@@ -39,7 +39,26 @@ export async function main(argv: readonly string[], io: AdminIo): Promise<number
   }
 }
 
-async function run(argv: string[], io: AdminIo, out: Output): Promise<number> {
+/** `--local [--data-dir <dir>]` may come before the command words too (`id-jag-admin --local tenants list`). */
+function withLeadingLocalLast(argv: readonly string[]): string[] {
+  const leading: string[] = [];
+  let rest = [...argv];
+  for (;;) {
+    const [first, second] = rest;
+    if (first === '--local' || first?.startsWith('--data-dir=')) {
+      leading.push(first);
+      rest = rest.slice(1);
+    } else if (first === '--data-dir' && second !== undefined) {
+      leading.push(first, second);
+      rest = rest.slice(2);
+    } else {
+      return [...rest, ...leading];
+    }
+  }
+}
+
+async function run(original: string[], io: AdminIo, out: Output): Promise<number> {
+  const argv = withLeadingLocalLast(original);
   const wantsHelp = argv.includes('--help') || argv.includes('-h');
   const [first, second] = argv;
   if (first === undefined || first === 'help' || (first.startsWith('-') && wantsHelp)) {
@@ -120,7 +139,7 @@ function report(error: unknown, out: Output): number {
 
 function hint(name: unknown): string {
   if (name === 'ResourceNotFoundException') return ' (does the table exist? in local mode, create it with init-table)';
-  if (name === 'CredentialsProviderError') return ' (configure AWS credentials, or use --endpoint for local mode)';
+  if (name === 'CredentialsProviderError') return ' (configure AWS credentials, or use --local for the local server)';
   return '';
 }
 
