@@ -2,24 +2,13 @@
 // redirect, prints the authorization URL to open in a browser (our consent page, then the demo IdP's login), takes
 // the code, redeems it with PKCE, and verifies the access token as an MCP server would. Loopback only.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { verifyAccessToken } from '../lib/resource-server';
-import type { DemoCredentials } from './local/server';
+import { demoFetch, readDemoCredentials, shown } from './local/demo-client';
 
-const dataDir = process.env.ID_JAG_DATA_DIR ?? '.data';
 /** How long we wait for the browser, so that a forgotten run ends by itself. */
 const WAIT_MS = 5 * 60_000;
-
-function readDemo(): DemoCredentials {
-  try {
-    return JSON.parse(readFileSync(join(dataDir, 'demo.json'), 'utf8')) as DemoCredentials;
-  } catch {
-    throw new Error(`no ${dataDir}/demo.json: start the local server first (npm start) without --config`);
-  }
-}
 
 /** Resolves the query of the first request to /callback on a loopback port; the server stops after it. */
 function awaitRedirect(): Promise<{ redirectUri: string; query: Promise<URLSearchParams> }> {
@@ -52,7 +41,9 @@ function awaitRedirect(): Promise<{ redirectUri: string; query: Promise<URLSearc
 }
 
 async function main(): Promise<void> {
-  const demo = readDemo();
+  const demo = readDemoCredentials();
+  // Before the browser: a stopped server is said now, not after the sign-in.
+  await demoFetch(`${demo.issuer}/.well-known/oauth-authorization-server`);
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const state = randomBytes(16).toString('base64url');
@@ -85,7 +76,7 @@ async function main(): Promise<void> {
   if (!code) throw new Error('the redirect carries no code');
   console.log(`2. The browser came back to ${redirectUri} with a code, state and iss (checked).`);
 
-  const response = await fetch(`${demo.issuer}/token`, {
+  const response = await demoFetch(`${demo.issuer}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
@@ -97,9 +88,7 @@ async function main(): Promise<void> {
     }),
   });
   const body = (await response.json()) as Record<string, unknown>;
-  // The tokens themselves stay off the screen: the demo app is registered for refresh tokens too.
-  const shown = { ...body, access_token: '…', ...(body.refresh_token ? { refresh_token: '…' } : {}) };
-  console.log(`3. Code redeemed at ${demo.issuer}/token: HTTP ${response.status} ${JSON.stringify(shown)}`);
+  console.log(`3. Code redeemed at ${demo.issuer}/token: HTTP ${response.status} ${shown(response.status, body)}`);
   if (response.status !== 200) throw new Error('the code exchange failed: see the server log');
 
   const claims = await verifyAccessToken(String(body.access_token), { issuer: demo.issuer, audience: demo.resource });

@@ -1,15 +1,11 @@
 // `npm run demo`: asks the local demo IdP for an ID-JAG, exchanges it for an access token, verifies the token
 // against the server's JWKS, and shows that the same assertion cannot be used twice. Loopback only.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import { verifyAccessToken } from '../lib/resource-server';
-import type { DemoCredentials } from './local/server';
-
-const dataDir = process.env.ID_JAG_DATA_DIR ?? '.data';
+import { demoFetch, readDemoCredentials, shown } from './local/demo-client';
 
 async function post(url: string, form: Record<string, string>, headers: Record<string, string> = {}) {
-  const response = await fetch(url, {
+  const response = await demoFetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: new URLSearchParams(form),
@@ -18,12 +14,7 @@ async function post(url: string, form: Record<string, string>, headers: Record<s
 }
 
 async function main(): Promise<void> {
-  let demo: DemoCredentials;
-  try {
-    demo = JSON.parse(readFileSync(join(dataDir, 'demo.json'), 'utf8'));
-  } catch {
-    throw new Error(`no ${dataDir}/demo.json: start the local server first (npm start) without --config`);
-  }
+  const demo = readDemoCredentials();
 
   console.log(`1. The demo IdP issues an ID-JAG for user "alice" (RFC 8693 token exchange at ${demo.demoIdp}/token)`);
   const exchange = await post(`${demo.demoIdp}/token`, {
@@ -44,7 +35,7 @@ async function main(): Promise<void> {
   const basic = `Basic ${Buffer.from(`${encodeURIComponent(demo.clientId)}:${encodeURIComponent(demo.clientSecret)}`).toString('base64')}`;
   const grant = { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion };
   const token = await post(`${demo.issuer}/token`, grant, { authorization: basic });
-  console.log(`   HTTP ${token.status} ${JSON.stringify({ ...token.body, access_token: '…' })}`);
+  console.log(`   HTTP ${token.status} ${shown(token.status, token.body)}`);
   if (token.status !== 200) throw new Error('the exchange failed: see the server log');
 
   console.log('\n3. The MCP server verifies the access token (the resource-server entry: metadata, JWKS, claims)');
