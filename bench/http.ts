@@ -1,74 +1,65 @@
-// Benchmark 3: the local server (embedded dynalite, file signer) under load from a second process, at concurrency
-// 1, 16 and 64; every request carries a fresh valid assertion. Prints JSON on stdout.
+// Benchmark 3: the local server as `npm start` runs it (its own process, LevelDB on disk, the table on a worker
+// thread, the file signer) under load from a second process at concurrency 1, 16 and 64, every request with a fresh
+// valid assertion; and, in the same run and on the same cores, the crypto floor at concurrency 16, to which the
+// server's rate is compared. Prints JSON on stdout.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startLocalServer } from '../bin/local/server';
-import { hashClientSecret } from '../lambda/core/secrets';
-import { basic } from '../test/support/fixture';
-import { TestIdp } from '../test/support/test-idp';
-import { percentile } from './stats';
+import { measureFloor } from './floor';
+import { startLocalServerProcess } from './local-server-process';
+import { assertionMinter } from './mint';
+import { percentile, round } from './stats';
 
 const run = promisify(execFile);
-const REQUESTS = Number(process.env.BENCH_HTTP_REQUESTS ?? 3000);
-const SECRET = 'bench-http-secret-0123456789abcdefghijk';
+const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 8);
+/** Assertions minted ahead per level: more than a level can use in SECONDS on this kind of machine. */
+const POOL = Number(process.env.BENCH_HTTP_POOL ?? 30_000);
+const LEVELS = [1, 16, 64];
+const FLOOR_CONCURRENCY = 16;
 
 async function main() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'id-jag-bench-'));
-  let idp: TestIdp | undefined;
-  const idpServer = createServer((_, response) => response.end(JSON.stringify(idp?.jwks)));
-  await new Promise<void>((resolve) => idpServer.listen(0, '127.0.0.1', resolve));
-  const idpOrigin = `http://127.0.0.1:${(idpServer.address() as AddressInfo).port}`;
-  const configPath = join(dataDir, 'config.json');
-  writeFileSync(
-    configPath,
-    JSON.stringify({
-      resources: [{ id: 'https://mcp.example.com/mcp', scopes: ['read'] }],
-      tenants: [
-        { id: 'acme', issuers: [{ issuer: `${idpOrigin}/idp`, jwksUri: `${idpOrigin}/keys`, algorithms: ['ES256'] }] },
-      ],
-      clients: [{ clientId: 'claude', authMethod: 'client_secret_basic', secretHash: hashClientSecret(SECRET) }],
-    }),
-  );
-  const coreLatencies: number[] = [];
-  const server = await startLocalServer({
-    port: 0,
-    dataDir,
-    configPath,
-    inMemory: true,
-    write: (line) => {
-      if (line.includes('"token decision"')) coreLatencies.push(JSON.parse(line).latencyMs);
-    },
-  });
-  idp = await TestIdp.create({ issuer: `${idpOrigin}/idp`, audience: server.issuer, clientId: 'claude', alg: 'ES256' });
+  // The floor first, alone on the machine: no server is running yet.
+  const floor = await measureFloor(SECONDS, FLOOR_CONCURRENCY);
 
-  const results = [];
-  for (const concurrency of [1, 16, 64]) {
-    const assertions = await Promise.all(Array.from({ length: REQUESTS }, () => idp!.mint()));
-    const file = join(dataDir, `assertions-${concurrency}.txt`);
-    writeFileSync(file, assertions.join('\n'));
-    coreLatencies.length = 0;
-    const loader = fileURLToPath(new URL('./http-load.mjs', import.meta.url));
-    const { stdout } = await run(process.execPath, [
-      loader,
-      `${server.url}/token`,
-      file,
-      String(concurrency),
-      basic('claude', SECRET),
-    ]);
-    const load = JSON.parse(stdout);
-    const core = [...coreLatencies].sort((a, b) => a - b);
-    results.push({ ...load, serverExchangeP50Ms: percentile(core, 50), serverExchangeP99Ms: percentile(core, 99) });
+  const server = await startLocalServerProcess(process.argv.slice(2));
+  const work = mkdtempSync(join(tmpdir(), 'id-jag-bench-load-'));
+  const loader = fileURLToPath(new URL('./http-load.mjs', import.meta.url));
+  const mint = assertionMinter(server.idp);
+  const levels = [];
+  try {
+    for (const concurrency of LEVELS) {
+      const assertions = Array.from({ length: POOL }, mint);
+      const file = join(work, `assertions-${concurrency}.txt`);
+      writeFileSync(file, assertions.join('\n'));
+      server.takeLatencies();
+      const { stdout } = await run(
+        process.execPath,
+        [loader, `${server.url}/token`, file, String(concurrency), server.authorization, String(SECONDS)],
+        { maxBuffer: 1 << 24 },
+      );
+      const load = JSON.parse(stdout);
+      const exchange = server.takeLatencies().sort((a, b) => a - b);
+      levels.push({
+        ...load,
+        ratioToFloor: round(load.requestsPerSecond / floor.opsPerSecond, 3),
+        serverExchangeP50Ms: percentile(exchange, 50),
+        serverExchangeP99Ms: percentile(exchange, 99),
+      });
+    }
+  } finally {
+    const exitCode = await server.stop();
+    rmSync(work, { recursive: true, force: true });
+    if (exitCode !== 0) console.error(`the local server exited with ${exitCode} on SIGTERM`);
   }
-  process.stdout.write(`${JSON.stringify(results)}\n`);
-  await server.close();
-  idpServer.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  const summary = {
+    opsPerSecond: round(floor.opsPerSecond, 0),
+    p50Ms: round(floor.p50Ms, 3),
+    p99Ms: round(floor.p99Ms, 3),
+  };
+  process.stdout.write(`${JSON.stringify({ floor: { concurrency: FLOOR_CONCURRENCY, ...summary }, levels })}\n`);
 }
 
 main().catch((error) => {

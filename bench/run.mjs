@@ -21,8 +21,19 @@ const common = {
   logLevel: 'error',
 };
 
-execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--only', 'lambda'], { stdio: 'inherit' });
-for (const name of ['exchange', 'remote-calls', 'http', 'http-load']) {
+const args = process.argv.slice(2);
+/** `--only http`: the local server section alone (it needs no Lambda bundle); `--soak`: the soaks instead (BENCHMARKS.md, "Memory under sustained load"); `--minutes N`. */
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const soak = args.includes('--soak');
+
+if (!soak && only !== 'http') {
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--only', 'lambda'], { stdio: 'inherit' });
+}
+// The local server runs as `npm start` runs it: the built dist/bin/local-server.mjs. Build output goes to stderr.
+execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--only', 'tools'], {
+  stdio: ['ignore', process.stderr, 'inherit'],
+});
+for (const name of ['exchange', 'remote-calls', 'http', 'http-load', 'soak-local', 'soak-load', 'soak-lambda']) {
   await build({
     ...common,
     entryPoints: [join(root, 'bench', `${name}.ts`)],
@@ -31,6 +42,49 @@ for (const name of ['exchange', 'remote-calls', 'http', 'http-load']) {
     external: ['dynalite'],
   });
 }
+if (soak) {
+  const minutes = args.includes('--minutes') ? args[args.indexOf('--minutes') + 1] : '10';
+  const which = args.includes('--only') ? [only] : ['local', 'lambda'];
+  for (const name of which) {
+    execFileSync(process.execPath, [join(out, `soak-${name}.mjs`), minutes], { env, stdio: 'inherit' });
+  }
+  process.exit(0);
+}
+
+const kib = (bytes) => Number((bytes / 1024).toFixed(1));
+const run = (command, args) => JSON.parse(execFileSync(command, args, { env, encoding: 'utf8', maxBuffer: 1 << 26 }));
+const node = (file) => run(process.execPath, [join(out, file)]);
+const table = (title, rows) => {
+  console.log(`\n${title}`);
+  console.table(rows);
+};
+/** Benchmark 3's table: the local server's rate as a ratio to the crypto floor measured in the same run. */
+const httpTable = (http) =>
+  table(
+    `3. Local HTTP server (npm start: dynalite on a worker thread, LevelDB, file signer), load from a second process; ` +
+      `crypto floor on the same cores at ${http.floor.concurrency} in flight: ${http.floor.opsPerSecond} ops/s; ` +
+      'goal: ratio ≥ 0.25 at 16, p99 < 100 ms at 64, no errors',
+    http.levels.map((r) => ({
+      concurrency: r.concurrency,
+      'req/s': Math.round(r.requestsPerSecond),
+      'ratio to floor': r.ratioToFloor,
+      'p50 ms': r.p50Ms.toFixed(2),
+      'p99 ms': r.p99Ms.toFixed(2),
+      'server exchange p50 ms': r.serverExchangeP50Ms,
+      errors: r.errors,
+      statuses: JSON.stringify(r.statuses),
+    })),
+  );
+if (only === 'http') {
+  console.log('running: local HTTP server under load …');
+  const http = node('http.mjs');
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(root, 'bench', 'results', 'http.json'), `${JSON.stringify(http, null, 2)}\n`);
+  httpTable(http);
+  console.log('\nwritten: bench/results/http.json');
+  process.exit(0);
+}
+
 // The naive baseline: the two SDK clients and jose, minified, with the SDK's full credential chain.
 await build({
   ...common,
@@ -45,8 +99,6 @@ await bundleLambda({
   outdir: join(out, 'token-init'),
 });
 
-const run = (command, args) => JSON.parse(execFileSync(command, args, { env, encoding: 'utf8', maxBuffer: 1 << 26 }));
-const node = (file) => run(process.execPath, [join(out, file)]);
 // "On one core": where taskset exists (Linux), the floor and the core are pinned to CPU 0, thread pool included.
 const canPin = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 console.log(
@@ -60,7 +112,6 @@ const remoteCalls = node('remote-calls.mjs');
 console.log('running: local HTTP server under load …');
 const http = node('http.mjs');
 console.log('running: cold start …');
-const kib = (bytes) => Number((bytes / 1024).toFixed(1));
 const bundleTarget = (name, file, more = {}) => ({ name, file, kib: kib(statSync(file).size), ...more });
 const coldStartTargets = [
   bundleTarget('baseline', join(out, 'baseline', 'index.mjs')),
@@ -90,10 +141,6 @@ const results = { machine, exchange, remoteCalls, http, coldStart };
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 writeFileSync(join(root, 'bench', 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
 
-const table = (title, rows) => {
-  console.log(`\n${title}`);
-  console.table(rows);
-};
 /** One row of the floor-versus-core table: the core's rate, latency and ratio to the floor's rate. */
 const exchangeRow = (assertion, signer, inFlight, floor, core) => ({
   assertion,
@@ -114,17 +161,7 @@ table(
   '1-2. Crypto floor (jose: verify one assertion + sign one ES256 token) vs the core exchange, one core; goal: ratio ≥ 0.8',
   exchangeRows,
 );
-table(
-  '3. Local HTTP server (dynalite, file signer), load from a second process',
-  http.map((r) => ({
-    concurrency: r.concurrency,
-    'req/s': Math.round(r.requestsPerSecond),
-    'p50 ms': r.p50Ms.toFixed(2),
-    'p99 ms': r.p99Ms.toFixed(2),
-    'server exchange p50 ms': r.serverExchangeP50Ms,
-    statuses: JSON.stringify(r.statuses),
-  })),
-);
+httpTable(http);
 table(`4. Cold start (median of ${coldStart.runs} fresh processes)`, coldStart.results);
 console.log('token init overhead / baseline: goal ≤ 0.75 (column toBaseline)');
 table('5. Remote calls per warm exchange (goal: 2, concurrent)', [
