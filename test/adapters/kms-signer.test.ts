@@ -90,7 +90,6 @@ describe('KMS signer', () => {
     }
     expect(seen.shortInteger).toBeGreaterThanOrEqual(3);
     expect(seen.signByte).toBeGreaterThan(0);
-    console.log(`ES256 signatures verified: ${JSON.stringify(seen)}`);
   }, 120_000);
 
   it('asks KMS for a public key once, however many tokens are signed and JWKS served', async () => {
