@@ -11,6 +11,12 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+// A reader that stops early (`id-jag-admin --help | head -1`) closes the pipe: stop quietly, as other tools do.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? 0);
+});
+
 // The id-jag-admin command: see docs/admin-cli.md.
 const io = {
   stdout: process.stdout,
