@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { RemoteClientMetadataDocuments } from '../../lambda/adapters/client-metadata-documents';
 import {
   applyConfig,
   DynamoGrantStore,
@@ -12,11 +13,13 @@ import {
 } from '../../lambda/adapters/dynamodb';
 import { loadOrCreateFileSigner } from '../../lambda/adapters/file-signer';
 import { RemoteKeyResolver } from '../../lambda/adapters/issuer-keys';
+import type { FetchLike } from '../../lambda/adapters/safe-fetch';
 import { FileSecretSource } from '../../lambda/adapters/secrets';
 import { UpstreamOidc } from '../../lambda/adapters/upstream-oidc';
 import type { Change } from '../../lambda/config/plan';
 import { parseRegistryConfigText, type RegistryConfig } from '../../lambda/config/schema';
 import type { AuthorizeEndpointDeps } from '../../lambda/core/authorize/endpoint';
+import { withMetadataDocumentClients } from '../../lambda/core/clients/with-metadata-documents';
 import {
   ConfigError,
   endpointsOf,
@@ -67,6 +70,11 @@ export interface LocalServerOptions {
   readonly write?: (line: string) => void;
   /** The one clock of the server and the demo IdP (tests). @default the system clock */
   readonly clock?: Clock;
+  /**
+   * How client metadata documents are fetched (tests: a document served on loopback under the https URL an MCP client
+   * must use). @default the safe fetch, which here also reaches loopback over plain http
+   */
+  readonly clientMetadataFetch?: FetchLike;
   /**
    * How long registry answers are reused, in seconds, as the Lambda functions do for 30: an edit with the admin CLI
    * reaches the server within this time. 0 reads the table on every request. @default 2
@@ -163,10 +171,20 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const signer = await loadOrCreateFileSigner(dataDir);
     // Local mode only: issuers and IdPs on loopback over plain http.
     const loopback = { allowHttpLoopback: true, allowPrivateAddresses: true };
-    const registryReader = new DynamoRegistry({
+    const registered = new DynamoRegistry({
       client,
       tableName: TABLE_NAME,
       cacheMaxAgeMs: (options.registryCacheSeconds ?? DEFAULT_REGISTRY_CACHE_SECONDS) * 1000,
+    });
+    // Clients known by their metadata document, which may be served on loopback over plain http here (as issuers).
+    const registryReader = withMetadataDocumentClients(registered, {
+      policy: config.clientIdMetadataDocuments,
+      documents: new RemoteClientMetadataDocuments({
+        ...loopback,
+        ...(options.clientMetadataFetch ? { fetch: options.clientMetadataFetch } : {}),
+      }),
+      allowHttpLoopback: true,
+      refused: (clientId, reason) => logger.warn('client metadata document refused', { clientId, reason }),
     });
     const grants = new DynamoGrantStore({ client, tableName: TABLE_NAME });
     const keyResolver = new RemoteKeyResolver(loopback);

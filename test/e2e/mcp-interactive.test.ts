@@ -41,6 +41,7 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
   let viaResource: Fetch;
   let callbacks: LoopbackCallbacks;
   let browser: Browser;
+  let documents: ClientDocuments;
   const contexts: BrowserContext[] = [];
   /** Seconds added to the servers' clock: lets a test have an access token issued already expired. */
   let clockOffset = 0;
@@ -49,7 +50,16 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'id-jag-mcp-browser-'));
-    as = await startLocalServer({ port: 0, dataDir, inMemory: true, write: () => undefined, clock });
+    documents = await ClientDocuments.start();
+    as = await startLocalServer({
+      port: 0,
+      dataDir,
+      inMemory: true,
+      write: () => undefined,
+      clock,
+      // The client's metadata document at its https URL is served by the test on loopback.
+      clientMetadataFetch: (url, init) => fetch(documents.route(url), init),
+    });
     resource = as.demo!.resource;
     mcp = await createMcpServer({ issuer: as.issuer, resource, port: 0, log: () => undefined });
     viaResource = routeOrigin(new URL(resource).origin, new URL(mcp.url).origin);
@@ -60,6 +70,7 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
   afterAll(async () => {
     await browser?.close();
     await callbacks?.close();
+    await documents?.close();
     await mcp?.close();
     await as?.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -242,6 +253,48 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
     expect(await newest.json()).toMatchObject({ error: 'invalid_grant' });
   });
 
+  it('signs in a client known by its metadata document (CIMD): consent names its host, then it calls the tool', async () => {
+    // Given an MCP client with no registration here, only a metadata document at an https URL of its own
+    const clientId = `${ClientDocuments.ORIGIN}/oauth/client-metadata.json`;
+    documents.serve(clientId, {
+      client_id: clientId,
+      client_name: 'Example MCP Client',
+      redirect_uris: [callbacks.redirectUri],
+      grant_types: ['authorization_code', 'refresh_token'],
+      token_endpoint_auth_method: 'none',
+    });
+    const provider = new CimdProvider(callbacks.redirectUri, clientId);
+
+    // When it connects: the SDK sees client_id_metadata_document_supported and uses its URL as client_id
+    const transport = await startAuthorization(provider);
+    const authorization = provider.authorizationUrl!;
+    expect(authorization.searchParams.get('client_id')).toBe(clientId);
+
+    // Then our consent page names the document's host, and its self-chosen name only as unverified
+    const { page } = await freshPage();
+    const landed = callbacks.next();
+    await page.goto(authorization.href);
+    const heading = await page.getByRole('heading', { level: 1 }).textContent();
+    expect(heading).toBe(`${new URL(clientId).host} wants to access ${resource}`);
+    await expect(page.getByText('Example MCP Client', { exact: false }).count()).resolves.toBeGreaterThan(0);
+    await expect(page.getByText('unverified', { exact: false }).count()).resolves.toBeGreaterThan(0);
+    await approve(page, 'mcp-sdk-5-cimd-consent.png');
+    await (await signInAtDemoIdp(page, 'Alice Demo')).submitted;
+    const code = (await landed).searchParams.get('code')!;
+
+    // And the SDK redeems the code as that client, and calls a tool as alice
+    await transport.finishAuth(code);
+    expect(documents.hits).toBeGreaterThan(0);
+    const client = new Client({ name: 'browser-e2e-cimd', version: '1.0.0' });
+    await client.connect(transportFor(provider));
+    try {
+      const whoami = await client.callTool({ name: 'whoami', arguments: {} });
+      expect(whoami.structuredContent).toMatchObject({ idp_sub: 'alice', client_id: clientId });
+    } finally {
+      await client.close();
+    }
+  });
+
   it('binds the login to the browser with a __Host- cookie that Chromium keeps Secure, HttpOnly and SameSite=Lax', async () => {
     // Given an authorization URL from the SDK
     const provider = new DemoAppProvider(callbacks.redirectUri, as.issuer);
@@ -391,7 +444,7 @@ class DemoAppProvider implements OAuthClientProvider {
       token_endpoint_auth_method: 'none',
     };
   }
-  clientInformation(): OAuthClientInformationMixed {
+  clientInformation(): OAuthClientInformationMixed | undefined {
     return { client_id: DEMO_APP_CLIENT_ID, issuer: this.issuer };
   }
   tokens(): OAuthTokens | undefined {
@@ -413,6 +466,75 @@ class DemoAppProvider implements OAuthClientProvider {
   }
   redirectToAuthorization(url: URL): void {
     this.authorizationUrl = url;
+  }
+}
+
+/** An MCP client known by its metadata document: no client information but its URL, which the SDK uses as client_id. */
+class CimdProvider extends DemoAppProvider {
+  private information?: OAuthClientInformationMixed;
+
+  constructor(
+    redirectUrl: string,
+    readonly clientMetadataUrl: string,
+  ) {
+    super(redirectUrl, '');
+  }
+  override clientInformation(): OAuthClientInformationMixed | undefined {
+    return this.information;
+  }
+  saveClientInformation(information: OAuthClientInformationMixed): void {
+    this.information = information;
+  }
+}
+
+/**
+ * Client metadata documents as their clients' own web servers would serve them: on loopback here, under the https
+ * origin an MCP client must use (the SDK accepts only an https `clientMetadataUrl`), which the authorization server's
+ * document fetch is routed to.
+ */
+class ClientDocuments {
+  static readonly ORIGIN = 'https://mcp-client.example';
+  private readonly served = new Map<string, unknown>();
+  hits = 0;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly local: string,
+  ) {
+    server.on('request', (request, response) => {
+      this.hits += 1;
+      const document = this.served.get(`${ClientDocuments.ORIGIN}${request.url ?? ''}`);
+      if (document === undefined) {
+        response.writeHead(404).end();
+        return;
+      }
+      response
+        .writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=60' })
+        .end(JSON.stringify(document));
+    });
+  }
+
+  static async start(): Promise<ClientDocuments> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return new ClientDocuments(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  }
+
+  serve(url: string, document: unknown): void {
+    this.served.set(url, document);
+  }
+
+  /** Where a document URL is fetched from: this server for our origin, elsewhere nowhere (an unroutable address). */
+  route(url: string): string {
+    const parsed = new URL(url);
+    return parsed.origin === ClientDocuments.ORIGIN
+      ? `${this.local}${parsed.pathname}${parsed.search}`
+      : 'http://0.0.0.0:9/';
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
 
