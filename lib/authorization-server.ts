@@ -27,6 +27,7 @@ import {
   CONFIG_DEFAULTS,
   ConfigError,
   endpointsOf,
+  isUrlHost,
   MAX_REFRESH_TOKEN_LIFETIME_SECONDS,
   MIN_REFRESH_TOKEN_LIFETIME_SECONDS,
   resolveServerConfig,
@@ -350,10 +351,7 @@ export class IdJagAuthorizationServer extends Construct {
       // Every function reads the same configuration: the metadata advertises the flow, the token endpoint redeems its
       // codes, the authorize function serves it.
       interactive: interactive.config,
-      clientIdMetadataDocuments: {
-        enabled: props.clientIdMetadataDocuments?.enabled ?? true,
-        ...(props.clientIdMetadataDocuments?.hosts ? { hosts: props.clientIdMetadataDocuments.hosts } : {}),
-      },
+      clientIdMetadataDocuments: cimdPolicy(props.clientIdMetadataDocuments),
     });
     const registryCacheSeconds = String((props.registryCacheTtl ?? Duration.seconds(30)).toSeconds());
     const metrics = { METRICS_NAMESPACE, METRICS_SERVER_NAME: this.metricsServerName };
@@ -896,6 +894,18 @@ const MEMORY_MB: Record<HandlerName, number> = { metadata: 256, jwks: 256, token
 /** `ForAllValues:StringLike` on `dynamodb:LeadingKeys`: only items whose partition key starts with one of these. */
 function leadingKeys(...prefixes: string[]): Record<string, Record<string, string[]>> {
   return { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}#*`) } };
+}
+
+/** The CIMD policy as AUTH_SERVER_CONFIG holds them (lambda/core/config.ts), its hosts checked at synth. */
+function cimdPolicy(options: ClientIdMetadataDocumentOptions = {}) {
+  for (const host of options.hosts ?? []) {
+    if (Token.isUnresolved(host) || !isUrlHost(host)) {
+      throw new Error(
+        `clientIdMetadataDocuments.hosts: '${host}' is not a host as a URL writes it (lower case, a port only if not 443)`,
+      );
+    }
+  }
+  return { enabled: options.enabled ?? true, ...(options.hosts ? { hosts: [...options.hosts] } : {}) };
 }
 
 /** The interactive settings as AUTH_SERVER_CONFIG holds them (lambda/core/config.ts, `interactive`). */

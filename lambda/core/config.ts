@@ -94,7 +94,7 @@ export function isScopeToken(value: string): boolean {
 }
 
 /** A URL's `host` as the WHATWG URL parser writes it (lower case, IDNA, a port only when not the scheme's default). */
-function isHostName(value: string): boolean {
+export function isUrlHost(value: string): boolean {
   try {
     return value.length > 0 && new URL(`https://${value}`).host === value;
   } catch {
@@ -273,7 +273,7 @@ function serverConfigSchema(allowHttpLoopback: boolean) {
           enabled: v.optional(v.boolean(), CONFIG_DEFAULTS.clientIdMetadataDocuments.enabled),
           hosts: v.optional(
             v.array(
-              v.pipe(v.string(), v.check(isHostName, 'hosts are host names in lower case, with a port if not 443')),
+              v.pipe(v.string(), v.check(isUrlHost, 'hosts are host names in lower case, with a port if not 443')),
             ),
           ),
         }),

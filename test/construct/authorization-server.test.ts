@@ -419,6 +419,22 @@ describe('IdJagAuthorizationServer', () => {
       }
     });
 
+    it("puts the CIMD policy into every function's configuration: accepted by default, as the props say otherwise", () => {
+      for (const description of ['metadata', 'token', 'authorize']) {
+        expect(configOf(template, description).clientIdMetadataDocuments).toEqual({ enabled: true });
+      }
+      const { template: listedOnly } = synth({ clientIdMetadataDocuments: { hosts: ['claude.ai'] } });
+      expect(configOf(listedOnly, 'token').clientIdMetadataDocuments).toEqual({ enabled: true, hosts: ['claude.ai'] });
+      const { template: off } = synth({ clientIdMetadataDocuments: { enabled: false } });
+      expect(configOf(off, 'authorize').clientIdMetadataDocuments).toEqual({ enabled: false });
+    });
+
+    it('refuses a CIMD host that is not a URL host, at synth', () => {
+      expect(() => synth({ clientIdMetadataDocuments: { hosts: ['https://claude.ai/'] } })).toThrow(
+        /clientIdMetadataDocuments\.hosts: 'https:\/\/claude\.ai\/' is not a host/,
+      );
+    });
+
     it('alarms on any refresh token reuse (a stolen token, or a client racing its own refresh), 1 in 5 minutes', () => {
       const alarms = template.findResources('AWS::CloudWatch::Alarm', {
         Properties: { MetricName: 'RefreshTokenReuse' },
