@@ -212,6 +212,22 @@ describe('id-jag-admin', () => {
     expect((await registry().getClient('keyed'))?.jwks).toEqual({
       keys: [{ kty: 'EC', crv: 'P-256', x: 'eA', y: 'eQ' }],
     });
+    // A client known by its metadata document (CIMD) is registered under its URL: the document has its keys and
+    // redirect URIs, the registration what it may do.
+    const documented = 'https://claude.example/oauth/client-metadata.json';
+    const listed = await cli(
+      'clients',
+      'add',
+      documented,
+      '--auth-method',
+      'private_key_jwt',
+      '--grant-types',
+      'urn:ietf:params:oauth:grant-type:jwt-bearer,authorization_code',
+      '--tenants',
+      'acme',
+    );
+    expect(listed).toEqual({ code: 0, stdout: `+ client ${documented}\n`, stderr: '' });
+    expect(await registry().getClient(documented)).toMatchObject({ authMethod: 'private_key_jwt', tenants: ['acme'] });
 
     expect((await cli('issuers', 'remove', OKTA, '--tenant', 'acme')).stdout).toBe(
       `- issuer ${OKTA} for tenant acme\n`,
