@@ -214,6 +214,31 @@ describe('CIMD clients', () => {
       expectRejected(await exchange({ aud: 'https://elsewhere.example' }), 'invalid_client', 401);
     });
 
+    it("takes the keys from the document's jwks_uri, and refuses a replayed client assertion", async () => {
+      const jwksUri = 'https://app.example.com/oauth/jwks.json';
+      documents.served.set(CLIENT_URL, { ...keyedDocument(), jwks: undefined, jwks_uri: jwksUri });
+      x.f.keyResolver.sets.set(jwksUri, { keys: [clientJwk] });
+      x.f.registry.clients.set(CLIENT_URL, {
+        clientId: CLIENT_URL,
+        authMethod: 'private_key_jwt',
+        secrets: [],
+        grantTypes: [JWT_BEARER_GRANT_TYPE],
+        tenants: ['acme'],
+        enabled: true,
+      });
+      const clientAssertion = await x.f.clientAssertion({ iss: CLIENT_URL, sub: CLIENT_URL });
+      const present = async () =>
+        token(
+          tokenRequest(await x.f.idp.mint({ claims: { client_id: CLIENT_URL } }), {
+            authorization: null,
+            form: { client_assertion_type: CLIENT_ASSERTION_TYPE_JWT_BEARER, client_assertion: clientAssertion },
+          }),
+        );
+      expectIssued(await present());
+      expect(x.f.keyResolver.requested).toContain(jwksUri);
+      expectRejected(await present(), 'invalid_client', 401);
+    });
+
     it('refuses a listed CIMD client that is disabled, without fetching its document', async () => {
       documents.served.set(CLIENT_URL, keyedDocument());
       x.f.registry.clients.set(CLIENT_URL, {
