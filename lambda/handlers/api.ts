@@ -102,18 +102,12 @@ export function createTokenHandler(
   metrics?: MetricsTarget,
 ): HttpApiHandler {
   const endpoint = once(async () => createTokenEndpoint(await wiring()));
-  return async (event, context) => {
-    const ids = requestIds(event, context);
-    try {
-      const outcome = await (await endpoint())(toHttpRequest(event));
-      const level = outcome.audit.outcome === 'failed' ? 'error' : 'info';
-      const emf = metrics ? decisionMetrics(outcome.audit, metrics, Date.now()) : {};
-      logger[level]('token decision', { ...ids, ...outcome.audit, ...emf });
-      return toResult(outcome.response);
-    } catch (error) {
-      return failed(logger, error, ids);
-    }
-  };
+  return decisionHandler(
+    endpoint,
+    logger,
+    'token decision',
+    metrics && ((audit) => decisionMetrics(audit, metrics, Date.now())),
+  );
 }
 
 /**
@@ -130,14 +124,30 @@ export function createRevocationHandler(
     if (!deps.grants) throw new Error('the revocation endpoint needs a grant store');
     return createRevocationEndpoint({ ...deps, grants: deps.grants });
   });
+  return decisionHandler(
+    endpoint,
+    logger,
+    'revocation decision',
+    metrics && ((audit) => revocationMetrics(audit, metrics, Date.now())),
+  );
+}
+
+/** Runs an endpoint and logs its one audit record (error level for a failure) with its metrics, then answers. */
+function decisionHandler<Audit extends { readonly outcome: string }>(
+  endpoint: () => Promise<
+    (request: HttpRequest) => Promise<{ readonly response: HttpResponse; readonly audit: Audit }>
+  >,
+  logger: Logger,
+  message: string,
+  metricsOf?: (audit: Audit) => Record<string, unknown>,
+): HttpApiHandler {
   return async (event, context) => {
     const ids = requestIds(event, context);
     try {
-      const outcome = await (await endpoint())(toHttpRequest(event));
-      const level = outcome.audit.outcome === 'failed' ? 'error' : 'info';
-      const emf = metrics ? revocationMetrics(outcome.audit, metrics, Date.now()) : {};
-      logger[level]('revocation decision', { ...ids, ...outcome.audit, ...emf });
-      return toResult(outcome.response);
+      const { response, audit } = await (await endpoint())(toHttpRequest(event));
+      const level = audit.outcome === 'failed' ? 'error' : 'info';
+      logger[level](message, { ...ids, ...audit, ...(metricsOf?.(audit) ?? {}) });
+      return toResult(response);
     } catch (error) {
       return failed(logger, error, ids);
     }
