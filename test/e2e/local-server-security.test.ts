@@ -92,7 +92,8 @@ describe('local server security, end to end over HTTP', () => {
     };
     await Promise.all(Array.from({ length: 16 }, replayer));
 
-    expect(statuses.length).toBeGreaterThan(16);
+    // Every replayer sent at least one request within the window (a loaded machine may manage no more than that).
+    expect(statuses.length).toBeGreaterThanOrEqual(16);
     expect(statuses.filter((status) => status === 200)).toEqual([]);
     expect(new Set(statuses)).toEqual(new Set([400]));
   });
