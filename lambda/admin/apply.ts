@@ -3,7 +3,7 @@ import { declaredRefs, writeChanges } from '../adapters/dynamodb/admin-store';
 import { type Change, describeChange, type Plan, planApply } from '../config/plan';
 import { parseRegistryConfigText } from '../config/schema';
 import { describeRef } from '../config/state';
-import type { CommandContext, CommandSpec } from './command';
+import { type CommandContext, type CommandSpec, refusePrivateHosts } from './command';
 import { EXIT, UsageError } from './io';
 import { printSecrets, secretsDocument, warnDeclared } from './write';
 
@@ -34,6 +34,16 @@ export const apply: CommandSpec = {
       allowHttpLoopback: context.localMode,
       source: path,
     });
+    refusePrivateHosts(context, [
+      ...config.tenants.flatMap((tenant, t) => [
+        ...tenant.issuers.flatMap((issuer, i) => [
+          [`tenants.${t}.issuers.${i}.issuer`, issuer.issuer] as const,
+          [`tenants.${t}.issuers.${i}.jwksUri`, issuer.jwksUri] as const,
+        ]),
+        [`tenants.${t}.connection.issuer`, tenant.connection?.issuer] as const,
+      ]),
+      ...config.clients.map((client, c) => [`clients.${c}.jwksUri`, client.jwksUri] as const),
+    ]);
     const state = await context.loadState(declaredRefs(config));
     const plan = planApply(state, config, { prune: context.flag('prune') });
     if (plan.problems.length > 0) {

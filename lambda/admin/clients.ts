@@ -3,7 +3,15 @@ import { clientConfigOf, clientSchema, isoTimestamp, parseWith, toClient, usesSe
 import { findEntry, type RegistryState } from '../config/state';
 import type { RefreshTokenLifetimes } from '../core/config';
 import { ALL_TENANTS, type Client, REFRESH_TOKEN_GRANT_TYPE } from '../core/model';
-import { type CommandContext, type CommandSpec, list, type OptionSpecs, withEdits, withFlagNames } from './command';
+import {
+  type CommandContext,
+  type CommandSpec,
+  list,
+  type OptionSpecs,
+  refusePrivateHosts,
+  withEdits,
+  withFlagNames,
+} from './command';
 import { EXIT, table, UsageError } from './io';
 import {
   DECLARED_IN_CODE,
@@ -127,9 +135,18 @@ async function readJwks(path: string): Promise<unknown> {
   }
 }
 
+/** The schema's messages about a client's keys name the file's fields; the CLI's user knows the flags. */
+const KEY_WORDING = {
+  '--jwks-file: private_key_jwt needs': '--auth-method private_key_jwt needs',
+  'jwks or jwksUri': '--jwks-uri or --jwks-file',
+  'jwks, jwksUri': '--jwks-uri, --jwks-file',
+};
+
 function parseClient(context: CommandContext, input: Record<string, unknown>) {
   const schema = clientSchema({ allowHttpLoopback: context.localMode });
-  return withFlagNames(() => parseWith(schema, input, 'client'), { ...ARG, jwks: '--jwks-file' });
+  const config = withFlagNames(() => parseWith(schema, input, 'client'), { ...ARG, jwks: '--jwks-file' }, KEY_WORDING);
+  refusePrivateHosts(context, [['--jwks-uri', config.jwksUri]]);
+  return config;
 }
 
 function requireTenants(state: RegistryState, client: Client): void {

@@ -1,7 +1,9 @@
+import { isIP } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RegistryTable } from '../adapters/dynamodb/admin-store';
 import { GrantAdmin } from '../adapters/dynamodb/grant-admin';
 import { DynamoGrantStore } from '../adapters/dynamodb/grant-store';
+import { isPrivateAddress } from '../adapters/safe-fetch';
 import type { EntityRef, RegistryState } from '../config/state';
 import { ConfigError, isLoopbackHost } from '../core/config';
 import { type AdminIo, Output, UsageError } from './io';
@@ -171,6 +173,41 @@ export function isLocalEndpoint(endpoint: string | undefined): boolean {
   }
 }
 
+/**
+ * Why the deployed server would never fetch from `url`, or undefined: its fetcher refuses loopback, private and
+ * link-local addresses (lambda/adapters/safe-fetch.ts). Only what the URL says can be judged here: `localhost` and
+ * literal IP addresses; a host name is resolved, and its addresses checked, when the server fetches.
+ */
+export function privateHostProblem(url: string): string | undefined {
+  let hostname: string;
+  try {
+    hostname = new URL(url).hostname.toLowerCase();
+  } catch {
+    return undefined; // the schema says what is wrong with it
+  }
+  const host = hostname.replace(/^\[|\]$/g, '');
+  const isLocalhost = host === 'localhost' || host.endsWith('.localhost');
+  if (!isLocalhost && !(isIP(host) !== 0 && isPrivateAddress(host))) return undefined;
+  return (
+    `${hostname} is a loopback or private address: the server's fetcher refuses to fetch from it ` +
+    '(only local mode accepts it: --local, or --endpoint on loopback)'
+  );
+}
+
+/** Outside local mode, refuses the URLs (labelled by flag or file path) that the server's fetcher would refuse. */
+export function refusePrivateHosts(
+  context: CommandContext,
+  urls: readonly (readonly [label: string, url: string | undefined])[],
+): void {
+  if (context.localMode) return;
+  const problems = urls.flatMap(([label, url]) => {
+    const problem = url === undefined ? undefined : privateHostProblem(url);
+    return problem ? [`${label}: ${problem}`] : [];
+  });
+  if (problems.length === 1) throw new UsageError(problems[0]!);
+  if (problems.length > 1) throw new UsageError(`invalid input:\n  ${problems.join('\n  ')}`);
+}
+
 /** Splits a comma- or space-separated list flag. */
 export function list(value: string): string[] {
   return value.split(/[\s,]+/).filter(Boolean);
@@ -180,7 +217,12 @@ export function list(value: string): string[] {
  * Validates a registration built from flags, naming flags rather than file fields in the messages
  * (`--jwks-uri: must use https`).
  */
-export function withFlagNames<T>(parse: () => T, positional: Readonly<Record<string, string>> = {}): T {
+export function withFlagNames<T>(
+  parse: () => T,
+  positional: Readonly<Record<string, string>> = {},
+  /** Phrases of the messages that name file fields, and what to say instead (`jwks or jwksUri` → flags). */
+  wording: Readonly<Record<string, string>> = {},
+): T {
   try {
     return parse();
   } catch (error) {
@@ -195,7 +237,10 @@ export function withFlagNames<T>(parse: () => T, positional: Readonly<Record<str
       const name = positional[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
       return `${name}${rest}: ${message}`;
     });
-    throw new UsageError(renamed.length === 1 ? renamed[0]! : `invalid input:\n  ${renamed.join('\n  ')}`);
+    const reworded = renamed.map((problem) =>
+      Object.entries(wording).reduce((text, [phrase, replacement]) => text.split(phrase).join(replacement), problem),
+    );
+    throw new UsageError(reworded.length === 1 ? reworded[0]! : `invalid input:\n  ${reworded.join('\n  ')}`);
   }
 }
 

@@ -1,7 +1,15 @@
 import { connectionConfigOf, connectionSchema, parseWith, toConnection } from '../config/schema';
 import { findEntry } from '../config/state';
 import { type Connection, UPSTREAM_AUTH_METHODS, type UpstreamAuthMethod, upstreamUsesSecret } from '../core/model';
-import { type CommandContext, type CommandSpec, list, type OptionSpecs, withEdits, withFlagNames } from './command';
+import {
+  type CommandContext,
+  type CommandSpec,
+  list,
+  type OptionSpecs,
+  refusePrivateHosts,
+  withEdits,
+  withFlagNames,
+} from './command';
 import { EXIT, table, UsageError } from './io';
 import { describeConnection, markOf, requireConnection, requireTenant } from './lookups';
 import { commit, commitUpdate } from './write';
@@ -102,10 +110,12 @@ function checkSecret(method: unknown, input: Record<string, unknown>): void {
 function parseConnection(context: CommandContext, tenantId: string, input: Record<string, unknown>): Connection {
   checkSecret(input.authMethod ?? 'client_secret_basic', input);
   const schema = connectionSchema({ allowHttpLoopback: context.localMode });
-  return toConnection(
+  const connection = toConnection(
     tenantId,
     withFlagNames(() => parseWith(schema, input, 'connection'), FLAG_NAMES),
   );
+  refusePrivateHosts(context, [['--issuer', connection.issuer]]);
+  return connection;
 }
 
 function connectionDocument(connection: Connection) {

@@ -1,7 +1,15 @@
 import { isoTimestamp, issuerConfigOf, issuerSchema, parseWith, toIssuerTrust } from '../config/schema';
 import { findEntry } from '../config/state';
 import type { IssuerTrust } from '../core/model';
-import { type CommandContext, type CommandSpec, list, type OptionSpecs, withEdits, withFlagNames } from './command';
+import {
+  type CommandContext,
+  type CommandSpec,
+  list,
+  type OptionSpecs,
+  refusePrivateHosts,
+  withEdits,
+  withFlagNames,
+} from './command';
 import { EXIT, table, UsageError } from './io';
 import { describeTrust, markOf, numberOrText, requireTenant, requireTrust } from './lookups';
 import { commit, commitUpdate } from './write';
@@ -52,10 +60,15 @@ function fieldEdits(context: CommandContext): Record<string, unknown> {
 
 function parseIssuer(context: CommandContext, tenantId: string, input: Record<string, unknown>): IssuerTrust {
   const schema = issuerSchema({ allowHttpLoopback: context.localMode });
-  return toIssuerTrust(
+  const trust = toIssuerTrust(
     tenantId,
     withFlagNames(() => parseWith(schema, input, 'issuer'), { issuer: '<issuer>' }),
   );
+  refusePrivateHosts(context, [
+    ['<issuer>', trust.issuer],
+    ['--jwks-uri', trust.jwksUri],
+  ]);
+  return trust;
 }
 
 function requiredTenant(context: CommandContext): string {

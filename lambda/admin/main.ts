@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { version as PACKAGE_VERSION } from '../../package.json';
 import { ConcurrentChangeError } from '../adapters/dynamodb/admin-store';
 import { ConfigError } from '../core/config';
 import { apply } from './apply';
@@ -61,6 +62,13 @@ async function run(original: string[], io: AdminIo, out: Output): Promise<number
   const argv = withLeadingLocalLast(original);
   const wantsHelp = argv.includes('--help') || argv.includes('-h');
   const [first, second] = argv;
+  if (first === '--version' || (first?.startsWith('-') && !wantsHelp && argv.includes('--version'))) {
+    out.line(PACKAGE_VERSION);
+    return EXIT.ok;
+  }
+  if (first?.startsWith('-') && !wantsHelp && !GLOBAL_OPTIONS[first.replace(/^--?|=.*$/g, '')]) {
+    throw new UsageError(`unknown option ${first}; see ${PROGRAM} --help`);
+  }
   if (first === undefined || first === 'help' || (first.startsWith('-') && wantsHelp)) {
     overview(out);
     return first === undefined ? EXIT.usage : EXIT.ok;
@@ -113,7 +121,22 @@ function parse(spec: CommandSpec, args: string[]) {
       strict: true,
     });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message} (see ${PROGRAM} ${spec.name} --help)`);
+    throw new UsageError(`${parseProblem(error as NodeJS.ErrnoException)}; see ${PROGRAM} ${spec.name} --help`);
+  }
+}
+
+/** parseArgs's own messages are long and suggest `--` tricks; say what is wrong in a few words. */
+function parseProblem(error: NodeJS.ErrnoException): string {
+  const option = /'(-[^' ]+)/.exec(error.message)?.[1];
+  if (option === undefined) return error.message;
+  switch (error.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      // A missing value, or the next flag taken for one (`--table --json`): parseArgs calls it ambiguous.
+      return /does not take an argument/.test(error.message) ? `${option} takes no value` : `${option} needs a value`;
+    default:
+      return error.message;
   }
 }
 
@@ -133,13 +156,17 @@ function report(error: unknown, out: Output): number {
   }
   const name = (error as { name?: unknown })?.name;
   const message = error instanceof Error ? error.message : String(error);
-  out.error(`${typeof name === 'string' ? `${name}: ` : ''}${message}${hint(name)}`);
+  // An AWS error's name says what failed (ResourceNotFoundException); a plain Error's says nothing.
+  const prefix = typeof name === 'string' && name !== 'Error' ? `${name}: ` : '';
+  out.error(`${prefix}${message}${hint(name, message)}`);
   return EXIT.store;
 }
 
-function hint(name: unknown): string {
+function hint(name: unknown, message: string): string {
   if (name === 'ResourceNotFoundException') return ' (does the table exist? in local mode, create it with init-table)';
   if (name === 'CredentialsProviderError') return ' (configure AWS credentials, or use --local for the local server)';
+  if (/^Region is missing/.test(message))
+    return ': set AWS_REGION or pass --region, or use --local for the local server';
   return '';
 }
 
@@ -203,6 +230,7 @@ function overview(out: Output): void {
   out.line('Global options:');
   for (const line of optionLines(GLOBAL_OPTIONS)) out.line(line);
   out.line();
+  out.line(`${PROGRAM} --version prints the version.`);
   out.line(`Exit codes: 0 success, 1 bad usage or input, 2 DynamoDB/AWS failure or a concurrent change.`);
   out.line(`${PROGRAM} <command> --help shows a command's options.`);
 }

@@ -160,6 +160,15 @@ const remove: CommandSpec = {
     ];
     const connection = findEntry(state, { kind: 'connection', tenantId });
     if (!tenant && trusts.length === 0 && !connection) throw new UsageError(`unknown tenant ${tenantId}`);
+    const naming = state.clients.filter(({ value }) => value.tenants.includes(tenantId)).map(({ value }) => value);
+    if (naming.length > 0) {
+      const ids = naming.map((client) => client.clientId).join(', ');
+      throw new UsageError(
+        `cannot remove tenant ${tenantId}: ${naming.length === 1 ? 'client' : 'clients'} ${ids} still ` +
+          `${naming.length === 1 ? 'names' : 'name'} it in tenants; change that first ` +
+          `(id-jag-admin clients update <client-id> --tenants <list>, or clients remove <client-id>)`,
+      );
+    }
     const changes: Change[] = [
       ...(connection
         ? [{ action: 'delete', ref: { kind: 'connection', tenantId }, previousVersion: connection.version } as const]

@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { RegistryTable } from '../../lambda/adapters/dynamodb/admin-store';
 import { DynamoRegistry } from '../../lambda/adapters/dynamodb/registry';
+import { privateHostProblem } from '../../lambda/admin/command';
 import { hashClientSecret, isSecretHash, verifyClientSecret } from '../../lambda/core/secrets';
 import { createLogger } from '../../lambda/handlers/logger';
 import { seedRegistry } from '../../lambda/handlers/seed-registry';
@@ -995,8 +996,17 @@ describe('id-jag-admin', () => {
     it('is refused while a client names the tenant', async () => {
       const refused = await cli('tenants', 'remove', 'globex');
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toContain('cannot remove tenant globex: client limited names tenant globex');
+      expect(refused.stderr).toMatch(
+        /^error: cannot remove tenant globex: client limited still names it in tenants; change that first \(/,
+      );
+      expect(refused.stderr).not.toContain('does not exist');
       expect(await registry().trustsForIssuer('https://globex.idp.example')).toHaveLength(1);
+    });
+
+    it('names every client that still names the tenant', async () => {
+      await cli('clients', 'add', 'other', '--auth-method', 'none', '--tenants', 'globex,acme');
+      const refused = await cli('tenants', 'remove', 'globex');
+      expect(refused.stderr).toContain('cannot remove tenant globex: clients limited, other still name it in tenants');
     });
 
     it('finishes a removal that was interrupted after the issuers were removed', async () => {
@@ -1058,7 +1068,36 @@ describe('id-jag-admin', () => {
       ['conflicting flags', ['tenants', 'update', 'acme', '--enable', '--disable'], /--enable and --disable conflict/],
       ['an unknown command', ['tenant', 'list'], /unknown command tenant/],
       ['an unknown subcommand', ['tenants', 'rename'], /unknown command tenants rename/],
-      ['an unknown flag', ['tenants', 'list', '--colour'], /Unknown option '--colour'.*tenants list --help/],
+      [
+        'an unknown flag, in one line',
+        ['tenants', 'list', '--colour'],
+        /^error: unknown option --colour; see id-jag-admin tenants list --help\n$/,
+      ],
+      [
+        'an unknown flag before the command',
+        ['--colour', 'tenants', 'list'],
+        /^error: unknown option --colour; see id-jag-admin --help\n$/,
+      ],
+      [
+        'a flag without its value',
+        ['tenants', 'list', '--table'],
+        /^error: --table needs a value; see id-jag-admin tenants list --help\n$/,
+      ],
+      [
+        'a value on a switch',
+        ['tenants', 'list', '--json=yes'],
+        /^error: --json takes no value; see id-jag-admin tenants list --help\n$/,
+      ],
+      [
+        'private_key_jwt without keys, in flags',
+        ['clients', 'add', 'keyless', '--auth-method', 'private_key_jwt'],
+        /^error: --auth-method private_key_jwt needs the client public keys: --jwks-uri or --jwks-file\n$/,
+      ],
+      [
+        'keys on a client that is not private_key_jwt, in flags',
+        ['clients', 'add', 'keyed', '--jwks-uri', 'https://keys.example/jwks'],
+        /only private_key_jwt clients have keys \(--jwks-uri, --jwks-file\)\n$/,
+      ],
       ['a missing argument', ['tenants', 'show'], /usage: id-jag-admin tenants show <tenant-id> \[options\]/],
       ['a missing file', ['apply'], /-f <file\.json> is required/],
       ['--dry-run on a read', ['tenants', 'list', '--dry-run'], /--dry-run is for commands that write/],
@@ -1118,11 +1157,107 @@ describe('id-jag-admin', () => {
     });
   });
 
+  describe('addresses the deployed server would refuse to fetch from', () => {
+    /** Outside local mode (an endpoint that is not loopback): the refusal comes before any call to AWS. */
+    const remote = (...args: string[]) =>
+      run([...args, '--endpoint', 'https://dynamodb.invalid', '--table', 'x', '--region', 'us-east-1']);
+
+    it.each([
+      ['https://10.0.0.1'],
+      ['https://127.0.0.1'],
+      ['https://[::1]'],
+      ['https://169.254.169.254'],
+      ['https://localhost'],
+      ['https://[::ffff:192.168.1.1]'],
+    ])('refuses the issuer %s outside local mode, saying the fetcher would', async (issuer) => {
+      const result = await remote('issuers', 'add', issuer, '--tenant', 'acme');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        /^error: <issuer>: \S+ is a loopback or private address: the server's fetcher refuses/,
+      );
+    });
+
+    it('refuses private key URLs of issuers and clients, and connection issuers', async () => {
+      const jwks = await remote('issuers', 'add', OKTA, '--tenant', 'acme', '--jwks-uri', 'https://192.168.0.5/keys');
+      expect(jwks.stderr).toMatch(/^error: --jwks-uri: 192\.168\.0\.5 is a loopback or private address/);
+      const clientKeys = await remote(
+        'clients',
+        'add',
+        'k',
+        '--auth-method',
+        'private_key_jwt',
+        '--jwks-uri',
+        'https://[fd00::1]/k',
+      );
+      expect(clientKeys.stderr).toMatch(/^error: --jwks-uri: \[fd00::1\] is a loopback or private address/);
+      const connection = await remote(
+        'connections',
+        'set',
+        'acme',
+        '--issuer',
+        'https://10.1.2.3',
+        '--client-id',
+        'c',
+        '--secrets-manager',
+        'acme-oidc',
+      );
+      expect(connection.stderr).toMatch(/^error: --issuer: 10\.1\.2\.3 is a loopback or private address/);
+    });
+
+    it('refuses them in a file too, by their path', async () => {
+      const config = structuredClone(FILE);
+      (config.tenants[0]!.issuers[0] as { jwksUri: string }).jwksUri = 'https://127.0.0.1/keys';
+      const result = await remote('apply', '-f', file('private.json', config));
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^error: tenants\.0\.issuers\.0\.jwksUri: 127\.0\.0\.1 is a loopback or private/);
+    });
+
+    it('accepts public addresses and host names (resolved only when the server fetches)', () => {
+      expect(privateHostProblem('https://93.184.215.14')).toBeUndefined();
+      expect(privateHostProblem('https://[2606:4700::1111]/keys')).toBeUndefined();
+      expect(privateHostProblem('https://idp.internal.example')).toBeUndefined();
+      expect(privateHostProblem('https://idp.localhost')).toBeDefined();
+    });
+
+    it('accepts them in local mode', async () => {
+      await cli('tenants', 'add', 'acme');
+      const result = await cli('issuers', 'add', 'https://127.0.0.1:8443', '--tenant', 'acme');
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+    });
+  });
+
   describe('store failures: exit code 2', () => {
+    it('says how to give the region when none is configured', async () => {
+      const names = ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_CONFIG_FILE', 'AWS_PROFILE'] as const;
+      const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
+      for (const name of names) delete process.env[name];
+      process.env.AWS_CONFIG_FILE = '/nonexistent';
+      try {
+        const result = await run(['tenants', 'list', '--table', 'x']);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toBe(
+          'error: Region is missing: set AWS_REGION or pass --region, or use --local for the local server\n',
+        );
+      } finally {
+        for (const [name, value] of Object.entries(saved)) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
+      }
+    });
+
     it('reports a missing table with a hint', async () => {
       const result = await run(['tenants', 'list', '--endpoint', dynamo.endpoint, '--table', 'missing-table']);
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(/^error: ResourceNotFoundException: .*init-table/);
+    });
+  });
+
+  describe('--version', () => {
+    it("prints the package's version and exits 0", async () => {
+      const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+      expect(await run(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+      expect((await run(['--help'])).stdout).toContain('id-jag-admin --version prints the version.');
     });
   });
 
