@@ -79,6 +79,7 @@ if (only === undefined || only === 'tools') {
 if (only === undefined || only === 'examples') {
   for (const file of await bundleTools(EXAMPLES)) sizes[relative(root, file)] = statSync(file).size;
 }
+// On stderr: stdout belongs to whatever runs the build (`npx cdk synth > template.yaml` runs it through cdk.json).
 for (const [file, bytes] of Object.entries(sizes)) {
-  console.log(`${file.padEnd(32)} ${(bytes / 1024).toFixed(1).padStart(8)} KiB`);
+  console.error(`${file.padEnd(32)} ${(bytes / 1024).toFixed(1).padStart(8)} KiB`);
 }
