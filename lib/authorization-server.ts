@@ -28,6 +28,8 @@ import {
   ConfigError,
   endpointsOf,
   isUrlHost,
+  MAX_ACCESS_TOKEN_TTL_SECONDS,
+  MAX_CLOCK_SKEW_SECONDS,
   MAX_REFRESH_TOKEN_LIFETIME_SECONDS,
   MIN_REFRESH_TOKEN_LIFETIME_SECONDS,
   resolveServerConfig,
@@ -1024,6 +1026,16 @@ function validateProps(props: IdJagAuthorizationServerProps): void {
   ) {
     throw new Error(`domainName must be a host name such as auth.example.com, got '${props.domainName}'`);
   }
+  if (props.resources.length === 0) {
+    throw new Error('resources must list at least one protected resource (the MCP servers the tokens are for)');
+  }
+  validateLifetime(
+    'accessTokenLifetime',
+    props.accessTokenLifetime,
+    [60, '1 minute'],
+    [MAX_ACCESS_TOKEN_TTL_SECONDS, '24 hours'],
+  );
+  validateLifetime('clockSkew', props.clockSkew, [0, '0 seconds'], [MAX_CLOCK_SKEW_SECONDS, '5 minutes']);
   validateInteractive(props.interactive);
   try {
     // The issuer is a deploy-time value; a placeholder lets the core validate everything else now, at synth.
@@ -1041,9 +1053,31 @@ function validateProps(props: IdJagAuthorizationServerProps): void {
       { source: 'IdJagAuthorizationServer props' },
     );
   } catch (error) {
-    if (error instanceof ConfigError) throw new Error(error.message);
+    if (error instanceof ConfigError) throw new Error(withPropNames(error.message));
     throw error;
   }
+}
+
+/** A Duration prop within the core's bounds (lambda/core/config.ts), named as the prop rather than the config field. */
+function validateLifetime(
+  name: string,
+  lifetime: Duration | undefined,
+  [min, minText]: readonly [number, string],
+  [max, maxText]: readonly [number, string],
+): void {
+  if (lifetime === undefined) return;
+  const seconds = lifetime.toSeconds({ integral: false });
+  const got = lifetime.toHumanString();
+  if (!Number.isInteger(seconds)) throw new Error(`${name} must be whole seconds, got ${got}`);
+  if (seconds < min) throw new Error(`${name} must be at least ${minText}, got ${got}`);
+  if (seconds > max) throw new Error(`${name} must be at most ${maxText}, got ${got}`);
+}
+
+/** The core names its configuration fields; the construct's user knows the props. */
+function withPropNames(message: string): string {
+  return message
+    .replace(/\baccessTokenTtlSeconds\b/g, 'accessTokenLifetime')
+    .replace(/\bclockSkewSeconds\b/g, 'clockSkew');
 }
 
 function validateInteractive(options: InteractiveSignInOptions | undefined): void {

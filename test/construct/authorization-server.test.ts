@@ -594,7 +594,31 @@ describe('IdJagAuthorizationServer', () => {
       ['a domain without certificate', { domainName: 'auth.example.com' }, /domainName and certificate go together/],
       ['a relative resource id', { resources: [{ id: '/mcp', scopes: [] }] }, /resources\.0\.id/],
       ['an unknown default resource', { defaultResource: 'https://other.example' }, /defaultResource/],
-      ['a token lifetime above a day', { accessTokenLifetime: Duration.hours(25) }, /accessTokenTtlSeconds/],
+      [
+        'a token lifetime above a day, naming the prop',
+        { accessTokenLifetime: Duration.hours(48) },
+        /^accessTokenLifetime must be at most 24 hours, got 2 days$/,
+      ],
+      [
+        'a token lifetime under a minute',
+        { accessTokenLifetime: Duration.seconds(10) },
+        /^accessTokenLifetime must be at least 1 minute, got 10 seconds$/,
+      ],
+      [
+        'a token lifetime in fractions of a second',
+        { accessTokenLifetime: Duration.millis(90_500) },
+        /^accessTokenLifetime must be whole seconds/,
+      ],
+      [
+        'a clock skew over 5 minutes, naming the prop',
+        { clockSkew: Duration.minutes(6) },
+        /^clockSkew must be at most 5 minutes, got 6 minutes$/,
+      ],
+      [
+        'no resources (the prop is required)',
+        { resources: [] },
+        /^resources must list at least one protected resource/,
+      ],
       ['a malformed scope', { resources: [{ id: 'https://m.example', scopes: ['a b'] }] }, /scopes/],
       [
         'a sign-in that may last under a minute',
