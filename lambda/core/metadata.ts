@@ -17,7 +17,10 @@ export function authorizationServerMetadata(config: ServerConfig) {
   const { tokenEndpoint, jwksUri, authorizationEndpoint, revocationEndpoint } = endpointsOf(config.issuer);
   const scopes = [...new Set(config.resources.flatMap((resource) => resource.scopes))];
   const interactive = config.interactive.enabled;
-  const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+  // `none` in both modes: the token endpoint accepts a client registered as public (client-auth.ts) whatever the grant,
+  // and the registry can hold one at any time (a jwt-bearer client with authMethod none), while this document is
+  // built from static configuration.
+  const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
   return {
     issuer: config.issuer,
     ...(interactive ? { authorization_endpoint: authorizationEndpoint } : {}),
@@ -27,8 +30,7 @@ export function authorizationServerMetadata(config: ServerConfig) {
       ? [AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE, JWT_BEARER_GRANT_TYPE]
       : [JWT_BEARER_GRANT_TYPE],
     authorization_grant_profiles_supported: [ID_JAG_PROFILE],
-    // Public clients (`none`) are the norm for MCP clients in the interactive flow.
-    token_endpoint_auth_methods_supported: interactive ? [...authMethods, 'none'] : authMethods,
+    token_endpoint_auth_methods_supported: authMethods,
     token_endpoint_auth_signing_alg_values_supported: [...DEFAULT_ASSERTION_ALGORITHMS],
     scopes_supported: scopes,
     // draft-ietf-oauth-client-id-metadata-document: an https client_id URL naming the client's document.
@@ -42,7 +44,7 @@ export function authorizationServerMetadata(config: ServerConfig) {
           // RFC 7009: refresh tokens only (access tokens are JWTs that expire on their own); clients authenticate as
           // at the token endpoint.
           revocation_endpoint: revocationEndpoint,
-          revocation_endpoint_auth_methods_supported: [...authMethods, 'none'],
+          revocation_endpoint_auth_methods_supported: authMethods,
         }
       : {}),
   };

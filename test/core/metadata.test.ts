@@ -16,7 +16,7 @@ describe('metadata and JWKS documents', () => {
       jwks_uri: `${ISSUER}/jwks.json`,
       grant_types_supported: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
       authorization_grant_profiles_supported: ['urn:ietf:params:oauth:grant-profile:id-jag'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
       token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
       scopes_supported: ['files:read', 'files:write', 'admin', 'other:read'],
       client_id_metadata_document_supported: true,
@@ -81,6 +81,13 @@ describe('metadata and JWKS documents', () => {
       callback: '/callback',
       metadata: ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'],
     });
+  });
+
+  it('lists none among the token endpoint auth methods in both modes: public jwt-bearer clients can be registered', () => {
+    for (const enabled of [true, false]) {
+      const metadata = authorizationServerMetadata(testConfig({ interactive: { enabled } }));
+      expect(metadata.token_endpoint_auth_methods_supported).toContain('none');
+    }
   });
 
   it('publishes the active and previous keys, public parts only', async () => {
