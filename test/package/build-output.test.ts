@@ -25,3 +25,16 @@ describe('the build', () => {
     expect(app).toMatch(/^npm run --silent build 1>&2 && node dist\/bin\/app\.js$/);
   });
 });
+
+describe("the example app's cdk.json", () => {
+  it('sets every feature flag aws-cdk-lib recommends for a new project, as cdk init would', () => {
+    const { context } = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as {
+      context: Record<string, unknown>;
+    };
+    const recommended = JSON.parse(
+      readFileSync(require.resolve('aws-cdk-lib/recommended-feature-flags.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    expect(Object.keys(recommended).length).toBeGreaterThan(50);
+    expect(context).toMatchObject(recommended);
+  });
+});
