@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,7 +70,17 @@ describe('the packed npm package', () => {
     expect(
       files.filter((file) => /^(test|bin|lambda|docs\/dev)\//.test(file) || file.includes('local-server')),
     ).toEqual([]);
-    expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
+    // The one TypeScript source shipped is the example the README links, to read.
+    expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual(['examples/mcp-server.ts']);
+  });
+
+  it('ships every file the README links to by a relative path', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const linked = [...readme.matchAll(/\]\(((?!https?:|#)[^)#\s]+)(?:#[^)]*)?\)/g)].map((match) => match[1]!);
+    expect(linked).toEqual(expect.arrayContaining(['SECURITY.md', 'BENCHMARKS.md', 'examples/mcp-server.ts']));
+    expect(
+      linked.filter((path) => !files.includes(path) && !files.some((file) => file.startsWith(`${path}/`))),
+    ).toEqual([]);
   });
 
   it('declares aws-cdk-lib and constructs as peer dependencies', () => {
@@ -80,6 +90,49 @@ describe('the packed npm package', () => {
     expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
     expect(Object.keys(manifest.dependencies ?? {})).not.toContain('esbuild');
   });
+
+  it.each(['node', 'node16'])(
+    'type-checks a TypeScript consumer of both entries under moduleResolution %s',
+    (moduleResolution) => {
+      const app = join(work, 'app');
+      writeFileSync(
+        join(app, 'consumer.ts'),
+        [
+          "import { IdJagAuthorizationServer } from 'cdk-id-jag-authorization-server';",
+          "import { createAccessTokenVerifier } from 'cdk-id-jag-authorization-server/resource-server';",
+          'export const types: [typeof IdJagAuthorizationServer, typeof createAccessTokenVerifier] = [',
+          '  IdJagAuthorizationServer,',
+          '  createAccessTokenVerifier,',
+          '];',
+        ].join('\n'),
+      );
+      const module = moduleResolution === 'node16' ? 'node16' : 'commonjs';
+      const result = spawnSync(
+        process.execPath,
+        [
+          join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+          '--noEmit',
+          '--strict',
+          '--skipLibCheck',
+          '--types',
+          'node',
+          '--typeRoots',
+          join(root, 'node_modules', '@types'),
+          '--target',
+          'es2022',
+          '--module',
+          module,
+          '--moduleResolution',
+          moduleResolution,
+          'consumer.ts',
+        ],
+        { cwd: app, encoding: 'utf8' },
+      );
+      expect(result.stdout).toBe('');
+      expect(result.status).toBe(0);
+    },
+    60_000,
+  );
 
   it('exposes the resource-server entry to CommonJS consumers (jose 6 through require(esm))', () => {
     const script =
