@@ -2,8 +2,8 @@
 // fixed concurrency over keep-alive connections for a number of seconds (or until the assertions run out), after a
 // short warm-up, and prints latency, throughput and statuses as JSON.
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { percentile } from './stats';
+import { tokenPoster } from './token-poster';
 
 const [url, assertionsFile, concurrencyText, authorization, secondsText] = process.argv.slice(2) as [
   string,
@@ -15,37 +15,11 @@ const [url, assertionsFile, concurrencyText, authorization, secondsText] = proce
 const concurrency = Number(concurrencyText);
 const seconds = Number(secondsText ?? Number.POSITIVE_INFINITY);
 const assertions = readFileSync(assertionsFile, 'utf8').split('\n').filter(Boolean);
-const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-const target = new URL(url);
 /** Not measured: connections, the server's registry cache and key set, V8's compilation. */
 const WARMUP_REQUESTS = Math.min(500, Math.floor(assertions.length / 10));
 
-function post(assertion: string): Promise<number> {
-  const body = `grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=${assertion}`;
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        agent,
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'content-length': Buffer.byteLength(body),
-          authorization,
-        },
-      },
-      (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-      },
-    );
-    // A failed connection is an error of the run, counted as status 0, not a crash of the generator.
-    req.on('error', () => resolve(0));
-    req.end(body);
-  });
-}
+const poster = tokenPoster(url, authorization, concurrency);
+const post = poster.post;
 
 async function main() {
   let next = 0;
@@ -84,7 +58,7 @@ async function main() {
       p99Ms: percentile(latencies, 99),
     })}\n`,
   );
-  agent.destroy();
+  poster.close();
 }
 
 main().catch((error) => {
