@@ -179,6 +179,17 @@ describe('CIMD clients', () => {
       jwks: { keys: [clientJwk] },
     });
 
+    /** Registers the CIMD client under its URL (listed) for the jwt-bearer grant and tenant acme. */
+    const register = (enabled: boolean) =>
+      x.f.registry.clients.set(CLIENT_URL, {
+        clientId: CLIENT_URL,
+        authMethod: 'private_key_jwt',
+        secrets: [],
+        grantTypes: [JWT_BEARER_GRANT_TYPE],
+        tenants: ['acme'],
+        enabled,
+      });
+
     /** An ID-JAG for the CIMD client, presented with a client assertion signed by the document's key. */
     async function exchange(assertionClaims: Record<string, unknown> = {}) {
       const assertion = await x.f.idp.mint({ claims: { client_id: CLIENT_URL } });
@@ -201,14 +212,7 @@ describe('CIMD clients', () => {
 
     it("is served to a listed CIMD client authenticated by private_key_jwt against its document's keys", async () => {
       documents.served.set(CLIENT_URL, keyedDocument());
-      x.f.registry.clients.set(CLIENT_URL, {
-        clientId: CLIENT_URL,
-        authMethod: 'private_key_jwt',
-        secrets: [],
-        grantTypes: [JWT_BEARER_GRANT_TYPE],
-        tenants: ['acme'],
-        enabled: true,
-      });
+      register(true);
       expectIssued(await exchange());
       // The client assertion is single use, and its audience must be this issuer.
       expectRejected(await exchange({ aud: 'https://elsewhere.example' }), 'invalid_client', 401);
@@ -218,14 +222,7 @@ describe('CIMD clients', () => {
       const jwksUri = 'https://app.example.com/oauth/jwks.json';
       documents.served.set(CLIENT_URL, { ...keyedDocument(), jwks: undefined, jwks_uri: jwksUri });
       x.f.keyResolver.sets.set(jwksUri, { keys: [clientJwk] });
-      x.f.registry.clients.set(CLIENT_URL, {
-        clientId: CLIENT_URL,
-        authMethod: 'private_key_jwt',
-        secrets: [],
-        grantTypes: [JWT_BEARER_GRANT_TYPE],
-        tenants: ['acme'],
-        enabled: true,
-      });
+      register(true);
       const clientAssertion = await x.f.clientAssertion({ iss: CLIENT_URL, sub: CLIENT_URL });
       const present = async () =>
         token(
@@ -241,14 +238,7 @@ describe('CIMD clients', () => {
 
     it('refuses a listed CIMD client that is disabled, without fetching its document', async () => {
       documents.served.set(CLIENT_URL, keyedDocument());
-      x.f.registry.clients.set(CLIENT_URL, {
-        clientId: CLIENT_URL,
-        authMethod: 'private_key_jwt',
-        secrets: [],
-        grantTypes: [JWT_BEARER_GRANT_TYPE],
-        tenants: ['acme'],
-        enabled: false,
-      });
+      register(false);
       expectRejected(await exchange(), 'invalid_client', 401);
       expect(documents.fetches).toBe(0);
     });
