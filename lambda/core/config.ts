@@ -18,6 +18,21 @@ export interface ServerConfig {
   readonly interactive: InteractiveConfig;
   /** Clients known by a Client ID Metadata Document (CIMD): an https `client_id` URL naming the client's document. */
   readonly clientIdMetadataDocuments: ClientIdMetadataDocumentPolicy;
+  /** Dynamic Client Registration (RFC 7591) at `POST /register`: off unless asked for. */
+  readonly dynamicClientRegistration: DynamicClientRegistrationConfig;
+}
+
+/**
+ * Dynamic Client Registration (RFC 7591, PROTOCOL.md §13): anyone may register a client for the interactive flow,
+ * which then always shows the consent page. Registrations count against `maxClients` and end `unusedLifetimeSeconds`
+ * after they were made (docs/clients.md).
+ */
+export interface DynamicClientRegistrationConfig {
+  readonly enabled: boolean;
+  /** Most unexpired registrations at a time; beyond it `POST /register` refuses (concurrent ones may overshoot). */
+  readonly maxClients: number;
+  /** How long a registration lives, from its registration. */
+  readonly unusedLifetimeSeconds: number;
 }
 
 /**
@@ -66,7 +81,13 @@ export const CONFIG_DEFAULTS = {
     refreshTokens: { idleSeconds: 14 * 86400, absoluteSeconds: 90 * 86400 },
   },
   clientIdMetadataDocuments: { enabled: true },
+  dynamicClientRegistration: { enabled: false, maxClients: 1000, unusedLifetimeSeconds: 30 * 86400 },
 } as const;
+
+/** Bounds of the DCR settings: a cap of 1 to a million clients, a lifetime of an hour to a year. */
+export const MAX_DYNAMIC_CLIENTS = 1_000_000;
+export const MIN_DYNAMIC_CLIENT_LIFETIME_SECONDS = 3600;
+export const MAX_DYNAMIC_CLIENT_LIFETIME_SECONDS = 365 * 86400;
 
 /** Longest access token lifetime the server will ever issue, whatever the configuration says. */
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 24 * 3600;
@@ -279,10 +300,26 @@ function serverConfigSchema(allowHttpLoopback: boolean) {
         }),
         () => ({ ...CONFIG_DEFAULTS.clientIdMetadataDocuments }),
       ),
+      dynamicClientRegistration: v.optional(
+        v.strictObject({
+          enabled: v.optional(v.boolean(), CONFIG_DEFAULTS.dynamicClientRegistration.enabled),
+          maxClients: v.optional(seconds(1, MAX_DYNAMIC_CLIENTS), CONFIG_DEFAULTS.dynamicClientRegistration.maxClients),
+          unusedLifetimeSeconds: v.optional(
+            seconds(MIN_DYNAMIC_CLIENT_LIFETIME_SECONDS, MAX_DYNAMIC_CLIENT_LIFETIME_SECONDS),
+            CONFIG_DEFAULTS.dynamicClientRegistration.unusedLifetimeSeconds,
+          ),
+        }),
+        () => ({ ...CONFIG_DEFAULTS.dynamicClientRegistration }),
+      ),
     }),
     v.check(
       (c) => c.defaultResource === undefined || c.resources.some((r) => r.id === c.defaultResource),
       'defaultResource must be the id of one of the resources',
+    ),
+    // Registered clients only have the interactive grants: without the interactive flow they could do nothing.
+    v.check(
+      (c) => !c.dynamicClientRegistration.enabled || c.interactive.enabled,
+      'dynamicClientRegistration needs the interactive flow (interactive.enabled)',
     ),
   );
 }
@@ -319,6 +356,7 @@ export function endpointsOf(issuer: string) {
   return {
     tokenEndpoint: `${issuer}/token`,
     revocationEndpoint: `${issuer}/revoke`,
+    registrationEndpoint: `${issuer}/register`,
     jwksUri: `${issuer}/jwks.json`,
     authorizationEndpoint: `${issuer}/authorize`,
     /** Where upstream IdPs send the browser back: register it at each IdP as the redirect URI. */
@@ -326,6 +364,7 @@ export function endpointsOf(issuer: string) {
     routes: {
       token: `${path}/token`,
       revoke: `${path}/revoke`,
+      register: `${path}/register`,
       jwks: `${path}/jwks.json`,
       authorize: `${path}/authorize`,
       callback: `${path}/callback`,

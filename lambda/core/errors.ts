@@ -82,6 +82,18 @@ export class InvalidTargetError extends OAuthError {
   readonly status = 400;
 }
 
+/** RFC 7591 §3.2.2: a client metadata field is invalid, or the registration is refused by policy. */
+export class InvalidClientMetadataError extends OAuthError {
+  readonly error = 'invalid_client_metadata';
+  readonly status = 400;
+}
+
+/** RFC 7591 §3.2.2: a redirect URI is not one this server accepts. */
+export class InvalidRedirectUriError extends OAuthError {
+  readonly error = 'invalid_redirect_uri';
+  readonly status = 400;
+}
+
 export class ServerError extends OAuthError {
   readonly error = 'server_error';
   readonly status = 500;

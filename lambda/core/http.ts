@@ -63,7 +63,11 @@ function requireFormContentType(contentType: string | undefined): void {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function bodyText(request: HttpRequest, maxBytes: number): string {
+/**
+ * The request body as text: at most `maxBytes` bytes of UTF-8 (base64 decoded when API Gateway encoded it), else
+ * `invalid_request`.
+ */
+export function bodyText(request: HttpRequest, maxBytes: number): string {
   const raw = request.body ?? '';
   const tooLarge = () => new InvalidRequestError('the request body is too large');
   if (!request.isBase64Encoded) {

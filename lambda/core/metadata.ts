@@ -14,7 +14,9 @@ import type { Signer } from './ports';
  * trusted issuers and connections are never listed.
  */
 export function authorizationServerMetadata(config: ServerConfig) {
-  const { tokenEndpoint, jwksUri, authorizationEndpoint, revocationEndpoint } = endpointsOf(config.issuer);
+  const { tokenEndpoint, jwksUri, authorizationEndpoint, revocationEndpoint, registrationEndpoint } = endpointsOf(
+    config.issuer,
+  );
   const scopes = [...new Set(config.resources.flatMap((resource) => resource.scopes))];
   const interactive = config.interactive.enabled;
   // `none` in both modes: the token endpoint accepts a client registered as public (client-auth.ts) whatever the grant,
@@ -47,6 +49,8 @@ export function authorizationServerMetadata(config: ServerConfig) {
           revocation_endpoint_auth_methods_supported: authMethods,
         }
       : {}),
+    // RFC 7591, only when the deployment opted in (it needs the interactive flow: config.ts).
+    ...(interactive && config.dynamicClientRegistration.enabled ? { registration_endpoint: registrationEndpoint } : {}),
   };
 }
 

@@ -109,10 +109,13 @@ export interface Client {
   readonly display?: ClientDisplay;
 }
 
-/** What a CIMD client says about itself for people to read: untrusted, shown only as its own claim. */
+/** What a CIMD or dynamically registered client says about itself for people to read: untrusted, its own claim. */
 export interface ClientDisplay {
-  /** The `client_id` URL's host: the one thing about the client that is verified (the document came from it). */
-  readonly host: string;
+  /**
+   * A CIMD client's `client_id` URL host: the one thing about the client that is verified (the document came from it).
+   * Absent for a dynamically registered client, which has nothing verified to show.
+   */
+  readonly host?: string;
   readonly name?: string;
   readonly uri?: string;
   readonly logoUri?: string;
@@ -207,6 +210,19 @@ export function isEmailDomain(value: string): boolean {
 }
 
 export const ALL_TENANTS = '*';
+
+/**
+ * The prefix of every client id issued by Dynamic Client Registration (RFC 7591), followed by 43 base64url characters
+ * (256 random bits). Reserved: the registry refuses an operator's client id that starts with it, so a registered
+ * client and a dynamically registered one can never share an id.
+ */
+export const DYNAMIC_CLIENT_ID_PREFIX = 'dcr_';
+const DYNAMIC_CLIENT_ID = /^dcr_[A-Za-z0-9_-]{43}$/;
+
+/** True for a client id that Dynamic Client Registration could have issued. */
+export function isDynamicClientId(clientId: string): boolean {
+  return DYNAMIC_CLIENT_ID.test(clientId);
+}
 
 /** Whether a client may be used for a tenant's users. */
 export function clientServesTenant(client: Client, tenantId: string): boolean {

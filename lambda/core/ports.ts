@@ -11,6 +11,22 @@ export interface Registry {
   connections(): Promise<readonly Connection[]>;
 }
 
+/**
+ * Where dynamically registered clients (RFC 7591) are written: apart from the operator's registrations, each living
+ * until `expiresAt` (epoch seconds). Reading them back is the Registry's (`getClient`).
+ */
+export interface ClientRegistrations {
+  /**
+   * Stores a new client unless `maxClients` unexpired registrations exist at `now`: `full` then. The count and the
+   * write are not atomic: concurrent registrations may overshoot the cap by at most their number.
+   */
+  register(
+    client: Client,
+    now: number,
+    options: { readonly expiresAt: number; readonly maxClients: number },
+  ): Promise<'registered' | 'full'>;
+}
+
 /** An id that may be used once: an assertion's `jti` within its issuer, a client assertion's within its client. */
 export interface SingleUse {
   readonly namespace: string;

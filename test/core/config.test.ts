@@ -23,6 +23,7 @@ describe('server configuration', () => {
         refreshTokens: { idleSeconds: 14 * 86400, absoluteSeconds: 90 * 86400 },
       },
       clientIdMetadataDocuments: { enabled: true },
+      dynamicClientRegistration: { enabled: false, maxClients: 1000, unusedLifetimeSeconds: 30 * 86400 },
     });
   });
 
@@ -33,6 +34,18 @@ describe('server configuration', () => {
     ['a relative resource', { resources: [{ id: '/mcp', scopes: [] }] }, /resources\.0\.id/],
     ['a scope with a space', { resources: [{ id: 'https://m.example', scopes: ['a b'] }] }, /scopes/],
     ['a token lifetime above a day', { accessTokenTtlSeconds: 90000 }, /accessTokenTtlSeconds/],
+    ['a DCR cap of 0', { dynamicClientRegistration: { enabled: true, maxClients: 0 } }, /maxClients/],
+    [
+      'a DCR lifetime under an hour',
+      { dynamicClientRegistration: { unusedLifetimeSeconds: 60 } },
+      /unusedLifetimeSeconds/,
+    ],
+    ['an unknown DCR setting', { dynamicClientRegistration: { open: true } }, /open/],
+    [
+      'DCR without the interactive flow',
+      { interactive: { enabled: false }, dynamicClientRegistration: { enabled: true } },
+      /dynamicClientRegistration needs the interactive flow/,
+    ],
     ['an unknown default resource', { defaultResource: 'https://nope.example' }, /defaultResource/],
     ['an unknown key', { issuerr: 'x' }, /issuerr/],
     ['a code lifetime above 60 seconds', { interactive: { codeTtlSeconds: 61 } }, /interactive\.codeTtlSeconds/],

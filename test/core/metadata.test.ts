@@ -76,6 +76,7 @@ describe('metadata and JWKS documents', () => {
     expect(endpointsOf(ISSUER).routes).toEqual({
       token: '/token',
       revoke: '/revoke',
+      register: '/register',
       jwks: '/jwks.json',
       authorize: '/authorize',
       callback: '/callback',

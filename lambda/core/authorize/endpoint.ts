@@ -428,7 +428,11 @@ export function clientView(client: Client): ClientView {
   // A CIMD client's host is where its document came from; its name is its own claim (the page marks it unverified).
   if (client.display) {
     const { host, name } = client.display;
-    return { clientId: client.clientId, host, ...(name === undefined ? {} : { name }) };
+    return {
+      clientId: client.clientId,
+      ...(host === undefined ? {} : { host }),
+      ...(name === undefined ? {} : { name }),
+    };
   }
   let host: string | undefined;
   try {

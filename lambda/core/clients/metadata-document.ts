@@ -214,7 +214,11 @@ function displayOf(url: string, doc: Record<string, unknown>, local: boolean): C
   };
 }
 
-function displayName(value: unknown): string | undefined {
+/**
+ * A client's self-chosen name made fit to show, or undefined: control and format characters (bidi overrides,
+ * zero-width) out, whitespace collapsed, cut at MAX_CLIENT_NAME_LENGTH characters with an ellipsis.
+ */
+export function displayName(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const clean = value
     .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, ' ')
