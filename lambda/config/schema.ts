@@ -24,6 +24,7 @@ import {
   DEFAULT_ASSERTION_ALGORITHMS,
   DEFAULT_MAX_ASSERTION_LIFETIME_SECONDS,
   DEFAULT_UPSTREAM_SCOPES,
+  DYNAMIC_CLIENT_ID_PREFIX,
   formatSecretRef,
   type IssuerTrust,
   isEmailDomain,
@@ -364,7 +365,15 @@ const PLAIN_SECRET_MESSAGE =
 
 export function clientSchema(options: SchemaOptions = {}) {
   const fields = object({
-    clientId: v.pipe(string(), v.regex(CLIENT_ID_PATTERN, 'must be 1-256 printable ASCII characters without spaces')),
+    clientId: v.pipe(
+      string(),
+      v.regex(CLIENT_ID_PATTERN, 'must be 1-256 printable ASCII characters without spaces'),
+      // Reserved for Dynamic Client Registration (RFC 7591): such ids are looked up among registrations only.
+      v.check(
+        (id) => !id.startsWith(DYNAMIC_CLIENT_ID_PREFIX),
+        `must not start with ${DYNAMIC_CLIENT_ID_PREFIX}: reserved for dynamically registered clients`,
+      ),
+    ),
     authMethod: v.picklist(CLIENT_AUTH_METHODS, `must be one of ${CLIENT_AUTH_METHODS.join(', ')}`),
     secretHash: v.optional(
       v.pipe(

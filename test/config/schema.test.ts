@@ -422,6 +422,11 @@ describe('registry configuration schema', () => {
     ],
     // clients
     [
+      'a client id with the prefix of dynamically registered clients',
+      (f) => (f.clients[0].clientId = 'dcr_mine'),
+      'clients.0.clientId: must not start with dcr_',
+    ],
+    [
       'a client id with a space',
       (f) => (f.clients[0].clientId = 'my client'),
       'clients.0.clientId: must be 1-256 printable ASCII',

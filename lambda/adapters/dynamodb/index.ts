@@ -8,6 +8,7 @@ export {
   type RegistryTableOptions,
   writeChanges,
 } from './admin-store';
+export { DynamoClientRegistrations, type DynamoClientRegistrationsOptions } from './client-registrations';
 export { isTransientStoreError, toStoreError } from './errors';
 export { GrantAdmin, type GrantAdminOptions, type GrantListing } from './grant-admin';
 export { DynamoGrantStore, type DynamoGrantStoreOptions } from './grant-store';

@@ -8,6 +8,7 @@ import {
   type Client,
   type Connection,
   type IssuerTrust,
+  isDynamicClientId,
   isEmailDomain,
   parseSecretRef,
   type Tenant,
@@ -58,6 +59,22 @@ export const GRANT_ITEM_PREFIX = { login: 'LOGIN', code: 'CODE', grant: 'GRANT',
 
 /** The index partitions of grants: a tenant's (sorted by user) and a client's. */
 export const GRANT_INDEX_PREFIX = { user: 'USER_GRANTS', client: 'CLIENT_GRANTS' } as const;
+
+/**
+ * Dynamically registered clients (RFC 7591) live apart from the operator's registrations, so that `apply --prune` and
+ * the admin listings never see them and IAM confines the register function's writes to them. Each item carries its
+ * end in `expiresAt` (TTL deletes it later; reads treat it as gone at once). The index entry is sparse: the one
+ * `DCR` partition, counted with a Query to enforce the cap.
+ *
+ * | item              | pk                | sk    | gsi1pk | gsi1sk       |
+ * |-------------------|-------------------|-------|--------|--------------|
+ * | registered client | `DCR#<clientId>`  | `DCR` | `DCR`  | `<clientId>` |
+ */
+export const DYNAMIC_CLIENT_PREFIX = 'DCR';
+
+export function dynamicClientKey(clientId: string): Key {
+  return { pk: `${DYNAMIC_CLIENT_PREFIX}#${clientId}`, sk: DYNAMIC_CLIENT_PREFIX };
+}
 
 export interface Key {
   readonly pk: string;
@@ -416,6 +433,54 @@ export function decodeClient(item: Item): Decoded<Client> {
       refreshTokens: refreshTokens === undefined ? undefined : compact(refreshTokens),
     }),
   };
+}
+
+/** A dynamically registered client as stored: the Client fields plus its self-chosen name and its end. */
+export function dynamicClientItem(client: Client, now: number, expiresAt: number): Item {
+  const key = dynamicClientKey(client.clientId);
+  const { display, ...fields } = client;
+  return toItem({
+    [TABLE_KEYS.partitionKey]: key.pk,
+    [TABLE_KEYS.sortKey]: key.sk,
+    [TABLE_KEYS.indexPartitionKey]: DYNAMIC_CLIENT_PREFIX,
+    [TABLE_KEYS.indexSortKey]: client.clientId,
+    type: 'dynamic-client',
+    ...(fields as unknown as { [name: string]: Plain | undefined }),
+    clientName: display?.name,
+    createdAt: now,
+    [TABLE_KEYS.ttlAttribute]: expiresAt,
+  });
+}
+
+const dynamicClientItemSchema = v.looseObject({
+  ...clientItemSchema.entries,
+  type: v.literal('dynamic-client'),
+  clientId: v.pipe(v.string(), v.check(isDynamicClientId, 'a dcr_ client id')),
+  authMethod: v.picklist(['none', 'client_secret_basic', 'client_secret_post']),
+  clientName: v.optional(v.string()),
+  expiresAt: v.pipe(v.number(), v.integer()),
+});
+
+/**
+ * A dynamically registered client, with its end. Whatever the item says, it is what a registration may be: every
+ * tenant, any scope, never first party (the consent page always shows), its name only as its own claim.
+ */
+export function decodeDynamicClient(item: Item): Decoded<{ client: Client; expiresAt: number }> {
+  const decoded = decode(dynamicClientItemSchema, item, (value, key) => sameKey(key, dynamicClientKey(value.clientId)));
+  if (!decoded.ok) return decoded;
+  const { clientId, authMethod, secrets, grantTypes, enabled, redirectUris, clientName, expiresAt } = decoded.value;
+  const client: Client = compact({
+    clientId,
+    authMethod,
+    secrets: secrets.map((secret) => compact(secret)),
+    grantTypes: grantTypes.filter((grant) => grant === 'authorization_code' || grant === 'refresh_token'),
+    tenants: ['*'],
+    enabled,
+    redirectUris,
+    firstParty: false,
+    display: clientName === undefined ? undefined : { name: clientName },
+  });
+  return { ok: true, value: { client, expiresAt } };
 }
 
 /**

@@ -9,6 +9,7 @@ import { TemporarilyUnavailableError } from '../../core/errors';
 import {
   type Client,
   type Connection,
+  isDynamicClientId,
   isStorableIdentifier,
   MAX_CLIENT_ID_BYTES,
   MAX_ISSUER_BYTES,
@@ -24,9 +25,11 @@ import {
   clientKey,
   decodeClient,
   decodeConnection,
+  decodeDynamicClient,
   decodeTenant,
   decodeTrust,
   describeMalformed,
+  dynamicClientKey,
   indexPartition,
   issuerPartition,
   keyAttributes,
@@ -61,6 +64,8 @@ const BATCH_MAX_KEYS = 100;
 export class DynamoRegistry implements Registry {
   private readonly trusts: LookupCache<readonly RegisteredTrust[]>;
   private readonly clients: LookupCache<Client | undefined>;
+  private readonly dynamicClients: LookupCache<{ client: Client; expiresAt: number } | undefined>;
+  private readonly nowMs: () => number;
   private readonly tenants: LookupCache<Tenant | undefined>;
   private readonly allConnections: LookupCache<readonly Connection[]>;
   private readonly onInvalidItem: (description: string) => void;
@@ -71,6 +76,8 @@ export class DynamoRegistry implements Registry {
     const nowMs = options.nowMs ?? Date.now;
     this.trusts = new LookupCache(maxAge, maxEntries, nowMs);
     this.clients = new LookupCache(maxAge, maxEntries, nowMs);
+    this.dynamicClients = new LookupCache(maxAge, maxEntries, nowMs);
+    this.nowMs = nowMs;
     this.tenants = new LookupCache(maxAge, maxEntries, nowMs);
     this.allConnections = new LookupCache(maxAge, 1, nowMs);
     this.onInvalidItem = options.onInvalidItem ?? ((description) => console.warn(description));
@@ -82,8 +89,16 @@ export class DynamoRegistry implements Registry {
     return this.trusts.get(issuer, () => this.loadTrusts(issuer));
   }
 
-  getClient(clientId: string): Promise<Client | undefined> {
-    if (!isStorableIdentifier(clientId, MAX_CLIENT_ID_BYTES)) return Promise.resolve(undefined);
+  /**
+   * A registered client, or one registered dynamically (a `dcr_` id, RFC 7591) until its registration ends: an expired
+   * one is unknown at once, whether or not TTL has deleted its item yet, and even from the cache.
+   */
+  async getClient(clientId: string): Promise<Client | undefined> {
+    if (!isStorableIdentifier(clientId, MAX_CLIENT_ID_BYTES)) return undefined;
+    if (isDynamicClientId(clientId)) {
+      const found = await this.dynamicClients.get(clientId, () => this.loadDynamicClient(clientId));
+      return found && found.expiresAt > Math.floor(this.nowMs() / 1000) ? found.client : undefined;
+    }
     return this.clients.get(clientId, () => this.loadClient(clientId));
   }
 
@@ -109,6 +124,14 @@ export class DynamoRegistry implements Registry {
       client.send(new GetItemCommand({ TableName: tableName, Key: keyAttributes(clientKey(clientId)) })),
     );
     return item ? this.valid(item, decodeClient(item)) : undefined;
+  }
+
+  private async loadDynamicClient(clientId: string): Promise<{ client: Client; expiresAt: number } | undefined> {
+    const { client, tableName } = this.options;
+    const { Item: item } = await storeCall(() =>
+      client.send(new GetItemCommand({ TableName: tableName, Key: keyAttributes(dynamicClientKey(clientId)) })),
+    );
+    return item ? this.valid(item, decodeDynamicClient(item)) : undefined;
   }
 
   private async loadTrusts(issuer: string): Promise<readonly RegisteredTrust[]> {
