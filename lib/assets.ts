@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The prebuilt handler bundles (`npm run build`), shipped in the npm package beside `dist/`. */
-export type HandlerName = 'metadata' | 'jwks' | 'token' | 'authorize' | 'seed';
+export type HandlerName = 'metadata' | 'jwks' | 'token' | 'authorize' | 'register' | 'seed';
 
 /**
  * Finds a handler bundle whether this file runs from `lib/` (tests, ts-jest) or from `dist/lib/` (the npm package).

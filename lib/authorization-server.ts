@@ -21,7 +21,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { GRANT_ITEM_PREFIX, ITEM_PREFIX } from '../lambda/adapters/dynamodb/items';
+import { DYNAMIC_CLIENT_PREFIX, GRANT_ITEM_PREFIX, ITEM_PREFIX } from '../lambda/adapters/dynamodb/items';
 import { TABLE_KEYS } from '../lambda/adapters/dynamodb/table';
 import {
   CONFIG_DEFAULTS,
@@ -30,7 +30,10 @@ import {
   isUrlHost,
   MAX_ACCESS_TOKEN_TTL_SECONDS,
   MAX_CLOCK_SKEW_SECONDS,
+  MAX_DYNAMIC_CLIENT_LIFETIME_SECONDS,
+  MAX_DYNAMIC_CLIENTS,
   MAX_REFRESH_TOKEN_LIFETIME_SECONDS,
+  MIN_DYNAMIC_CLIENT_LIFETIME_SECONDS,
   MIN_REFRESH_TOKEN_LIFETIME_SECONDS,
   resolveServerConfig,
 } from '../lambda/core/config';
@@ -248,6 +251,44 @@ export interface IdJagAuthorizationServerProps {
    * @default - enabled for any host: unlisted CIMD clients may use the interactive flow, always with the consent page
    */
   readonly clientIdMetadataDocuments?: ClientIdMetadataDocumentOptions;
+  /**
+   * Dynamic Client Registration (RFC 7591) at `POST /register`: anyone may register a client for the interactive flow
+   * (which it needs), always with the consent page, up to a per-deployment cap, each registration ending after a
+   * while. See docs/clients.md for what it accepts and its risks.
+   * @default - off: no route, no function, no `registration_endpoint` in the metadata
+   */
+  readonly dynamicClientRegistration?: DynamicClientRegistrationOptions;
+}
+
+/** Dynamic Client Registration (RFC 7591): off unless `enabled`. */
+export interface DynamicClientRegistrationOptions {
+  /**
+   * Serve `POST /register` and advertise it as `registration_endpoint`.
+   * @default false
+   */
+  readonly enabled?: boolean;
+  /**
+   * Most unexpired registrations at a time (1 to 1,000,000); beyond it registration is refused until some end.
+   * Registrations racing each other may overshoot it by their number.
+   * @default 1000
+   */
+  readonly maxClients?: number;
+  /**
+   * How long a registration lives, from its registration (whole seconds from 1 hour to 365 days); then its client id
+   * no longer works and the client registers again.
+   * @default Duration.days(30)
+   */
+  readonly unusedLifetime?: Duration;
+  /**
+   * Steady-state requests per second to `/register` (API Gateway route throttling).
+   * @default 1
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Burst of requests to `/register`.
+   * @default 5
+   */
+  readonly throttlingBurstLimit?: number;
 }
 
 /** Which CIMD clients the deployment accepts besides those registered under their URL (which always are). */
@@ -296,6 +337,11 @@ export class IdJagAuthorizationServer extends Construct {
    * permission: it never signs.
    */
   readonly authorizeFunction?: lambda.Function;
+  /**
+   * The function behind `POST /register` (Dynamic Client Registration), when enabled: it writes only registration
+   * items (`DCR#…`) and counts them through the index; no KMS, no other item.
+   */
+  readonly registerFunction?: lambda.Function;
   /** The custom domain, when `domainName` is set: point a DNS alias at its regional domain name. */
   readonly domainName?: apigwv2.DomainName;
   /** Alarms created by default; add actions to them (for example an SNS topic). */
@@ -305,6 +351,8 @@ export class IdJagAuthorizationServer extends Construct {
   /** The function behind the registry seeding custom resource, when `registry` is set. */
   readonly seedFunction?: lambda.Function;
   private readonly registrySecrets: readonly string[];
+  /** API Gateway route settings (per-route throttles), written to the stage once all routes are added. */
+  private readonly routeThrottles: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
 
   constructor(scope: Construct, id: string, props: IdJagAuthorizationServerProps) {
     super(scope, id);
@@ -354,6 +402,7 @@ export class IdJagAuthorizationServer extends Construct {
       // codes, the authorize function serves it.
       interactive: interactive.config,
       clientIdMetadataDocuments: cimdPolicy(props.clientIdMetadataDocuments),
+      dynamicClientRegistration: dcrSettings(props.dynamicClientRegistration),
     });
     const registryCacheSeconds = String((props.registryCacheTtl ?? Duration.seconds(30)).toSeconds());
     const metrics = { METRICS_NAMESPACE, METRICS_SERVER_NAME: this.metricsServerName };
@@ -400,6 +449,20 @@ export class IdJagAuthorizationServer extends Construct {
         rateLimit: props.interactive?.throttlingRateLimit ?? Math.min(20, props.throttlingRateLimit ?? 100),
         burstLimit: props.interactive?.throttlingBurstLimit ?? Math.min(40, props.throttlingBurstLimit ?? 200),
       });
+    }
+    if (props.dynamicClientRegistration?.enabled) {
+      this.registerFunction = this.handlerFunction('Register', 'register', retention, removalPolicy, {
+        AUTH_SERVER_CONFIG: serverConfig,
+        TABLE_NAME: this.table.tableName,
+      });
+      this.grantRegisterFunction(this.registerFunction);
+      this.addRegisterRoute(this.registerFunction, {
+        rateLimit: props.dynamicClientRegistration.throttlingRateLimit ?? 1,
+        burstLimit: props.dynamicClientRegistration.throttlingBurstLimit ?? 5,
+      });
+    }
+    if (Object.keys(this.routeThrottles).length > 0) {
+      (this.stage.node.defaultChild as apigwv2.CfnStage).routeSettings = this.routeThrottles;
     }
     this.createAlarms(props.tokenErrorAlarmThreshold ?? 100);
     if (props.registry) {
@@ -708,6 +771,48 @@ export class IdJagAuthorizationServer extends Construct {
     });
   }
 
+  /**
+   * The register function writes new registrations (a conditional put under `DCR#`) and counts the unexpired ones
+   * with one Query of the index's `DCR` partition. Nothing else: it reads no item, signs nothing.
+   */
+  private grantRegisterFunction(fn: lambda.Function): void {
+    const role = fn.role!;
+    const table = this.table.tableArn;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [table],
+        conditions: leadingKeys(DYNAMIC_CLIENT_PREFIX),
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${table}/index/${TABLE_KEYS.indexName}`],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [DYNAMIC_CLIENT_PREFIX] } },
+      }),
+    );
+  }
+
+  /** `/register` (ANY, so that the endpoint answers a wrong method with 405), with a throttle of its own. */
+  private addRegisterRoute(fn: lambda.Function, throttle: { rateLimit: number; burstLimit: number }): void {
+    const { routes } = endpointsOf('https://issuer.invalid');
+    const integration = new HttpLambdaIntegration('RegisterIntegration', fn);
+    for (const route of this.api.addRoutes({ path: routes.register, methods: [apigwv2.HttpMethod.ANY], integration })) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-APIG4',
+        reason:
+          'Public by design: Dynamic Client Registration (RFC 7591) is open registration, opted into by the ' +
+          'deployment; it is throttled, capped, and registered clients always get the consent page.',
+      });
+      this.routeThrottles[(route.node.defaultChild as apigwv2.CfnRoute).routeKey] = {
+        ThrottlingRateLimit: throttle.rateLimit,
+        ThrottlingBurstLimit: throttle.burstLimit,
+      };
+      this.stage.node.addDependency(route);
+    }
+  }
+
   private logGroup(id: string, retention: logs.RetentionDays, removalPolicy: RemovalPolicy): logs.LogGroup {
     return new logs.LogGroup(this, id, { retention, removalPolicy });
   }
@@ -800,7 +905,6 @@ export class IdJagAuthorizationServer extends Construct {
       }),
       ...this.api.addRoutes({ path: routes.callback, methods: [apigwv2.HttpMethod.GET], integration }),
     ];
-    const settings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
     for (const route of added) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions::AwsSolutions-APIG4',
@@ -809,13 +913,12 @@ export class IdJagAuthorizationServer extends Construct {
           'from the client or the upstream IdP (OAuth 2.1 §3.1, OpenID Connect §3.1.2.5). The function checks the ' +
           'client and redirect URI, binds each step to a login record and a __Host- cookie, and CSRF-protects its forms.',
       });
-      settings[(route.node.defaultChild as apigwv2.CfnRoute).routeKey] = {
+      this.routeThrottles[(route.node.defaultChild as apigwv2.CfnRoute).routeKey] = {
         ThrottlingRateLimit: throttle.rateLimit,
         ThrottlingBurstLimit: throttle.burstLimit,
       };
       this.stage.node.addDependency(route);
     }
-    (this.stage.node.defaultChild as apigwv2.CfnStage).routeSettings = settings;
   }
 
   private createAlarms(tokenErrorThreshold: number): void {
@@ -883,7 +986,14 @@ export class IdJagAuthorizationServer extends Construct {
  * covers that and stays under API Gateway's 30 s integration timeout, so that the user sees our error page rather
  * than API Gateway's bare 503.
  */
-const TIMEOUT_SECONDS: Record<HandlerName, number> = { metadata: 5, jwks: 5, token: 10, authorize: 20, seed: 60 };
+const TIMEOUT_SECONDS: Record<HandlerName, number> = {
+  metadata: 5,
+  jwks: 5,
+  token: 10,
+  authorize: 20,
+  register: 10,
+  seed: 60,
+};
 
 /**
  * The token function is the hot path (memory buys CPU, and so latency for signing and verifying). The authorize
@@ -891,7 +1001,14 @@ const TIMEOUT_SECONDS: Record<HandlerName, number> = { metadata: 5, jwks: 5, tok
  * gives its start (the DynamoDB and Secrets Manager clients, jose) twice the CPU of 256 MB, as Lambda allots CPU in
  * proportion to memory, at a cost that sign-in volumes make negligible.
  */
-const MEMORY_MB: Record<HandlerName, number> = { metadata: 256, jwks: 256, token: 1024, authorize: 512, seed: 256 };
+const MEMORY_MB: Record<HandlerName, number> = {
+  metadata: 256,
+  jwks: 256,
+  token: 1024,
+  authorize: 512,
+  register: 256,
+  seed: 256,
+};
 
 /** `ForAllValues:StringLike` on `dynamodb:LeadingKeys`: only items whose partition key starts with one of these. */
 function leadingKeys(...prefixes: string[]): Record<string, Record<string, string[]>> {
@@ -908,6 +1025,16 @@ function cimdPolicy(options: ClientIdMetadataDocumentOptions = {}) {
     }
   }
   return { enabled: options.enabled ?? true, ...(options.hosts ? { hosts: [...options.hosts] } : {}) };
+}
+
+/** The DCR settings as AUTH_SERVER_CONFIG holds them (lambda/core/config.ts, `dynamicClientRegistration`). */
+function dcrSettings(options: DynamicClientRegistrationOptions = {}) {
+  const defaults = CONFIG_DEFAULTS.dynamicClientRegistration;
+  return {
+    enabled: options.enabled ?? defaults.enabled,
+    maxClients: options.maxClients ?? defaults.maxClients,
+    unusedLifetimeSeconds: options.unusedLifetime?.toSeconds() ?? defaults.unusedLifetimeSeconds,
+  };
 }
 
 /** The interactive settings as AUTH_SERVER_CONFIG holds them (lambda/core/config.ts, `interactive`). */
@@ -1037,6 +1164,7 @@ function validateProps(props: IdJagAuthorizationServerProps): void {
   );
   validateLifetime('clockSkew', props.clockSkew, [0, '0 seconds'], [MAX_CLOCK_SKEW_SECONDS, '5 minutes']);
   validateInteractive(props.interactive);
+  validateDynamicClientRegistration(props);
   try {
     // The issuer is a deploy-time value; a placeholder lets the core validate everything else now, at synth.
     resolveServerConfig(
@@ -1055,6 +1183,33 @@ function validateProps(props: IdJagAuthorizationServerProps): void {
   } catch (error) {
     if (error instanceof ConfigError) throw new Error(withPropNames(error.message));
     throw error;
+  }
+}
+
+function validateDynamicClientRegistration(props: IdJagAuthorizationServerProps): void {
+  const options = props.dynamicClientRegistration;
+  if (options === undefined) return;
+  const { maxClients, unusedLifetime, throttlingRateLimit, throttlingBurstLimit } = options;
+  if (options.enabled && props.interactive?.enabled === false) {
+    throw new Error('dynamicClientRegistration needs the interactive flow: registered clients sign users in with it');
+  }
+  if (
+    maxClients !== undefined &&
+    !Token.isUnresolved(maxClients) &&
+    !(Number.isInteger(maxClients) && maxClients >= 1 && maxClients <= MAX_DYNAMIC_CLIENTS)
+  ) {
+    throw new Error(`dynamicClientRegistration.maxClients must be a whole number from 1 to 1000000, got ${maxClients}`);
+  }
+  validateLifetime(
+    'dynamicClientRegistration.unusedLifetime',
+    unusedLifetime,
+    [MIN_DYNAMIC_CLIENT_LIFETIME_SECONDS, '1 hour'],
+    [MAX_DYNAMIC_CLIENT_LIFETIME_SECONDS, '365 days'],
+  );
+  for (const [name, value] of Object.entries({ throttlingRateLimit, throttlingBurstLimit })) {
+    if (value !== undefined && !Token.isUnresolved(value) && !(Number.isFinite(value) && value >= 0)) {
+      throw new Error(`dynamicClientRegistration.${name} must be a number of at least 0, got ${value}`);
+    }
   }
 }
 

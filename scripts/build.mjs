@@ -15,7 +15,7 @@ if (only !== undefined && !['lambda', 'tools', 'examples'].includes(only)) {
 }
 
 /** Lambda handlers: one folder each, as `lambda.Code.fromAsset` wants them. */
-export const HANDLERS = ['metadata', 'jwks', 'token', 'authorize', 'seed'];
+export const HANDLERS = ['metadata', 'jwks', 'token', 'authorize', 'register', 'seed'];
 
 const common = {
   bundle: true,

@@ -4,6 +4,7 @@ import { ServerError } from '../core/errors';
 import { errorResponse, type HttpRequest, type HttpResponse } from '../core/http';
 import { jwksResponse, metadataResponse } from '../core/metadata';
 import type { Signer } from '../core/ports';
+import { createRegistrationEndpoint, type RegistrationEndpointDeps } from '../core/registration';
 import { createRevocationEndpoint } from '../core/revocation';
 import { createTokenEndpoint, type TokenEndpointDeps } from '../core/token-endpoint';
 import type { Logger } from './logger';
@@ -130,6 +131,18 @@ export function createRevocationHandler(
     'revocation decision',
     metrics && ((audit) => revocationMetrics(audit, metrics, Date.now())),
   );
+}
+
+/**
+ * The registration endpoint (RFC 7591): one audit line per request (the client id, never its secret), then the
+ * response.
+ */
+export function createRegistrationHandler(
+  wiring: () => Promise<RegistrationEndpointDeps>,
+  logger: Logger,
+): HttpApiHandler {
+  const endpoint = once(async () => createRegistrationEndpoint(await wiring()));
+  return decisionHandler(endpoint, logger, 'registration decision');
 }
 
 /** Runs an endpoint and logs its one audit record (error level for a failure) with its metrics, then answers. */

@@ -910,3 +910,111 @@ describe('IdJagAuthorizationServer', () => {
     expect(() => app.synth()).not.toThrow();
   });
 });
+
+describe('dynamic client registration', () => {
+  const configOf = (from: Template, description: string) => {
+    const value = environmentOf(from, description).AUTH_SERVER_CONFIG as { 'Fn::Join': [string, unknown[]] };
+    const parts = value['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'https://api.invalid'));
+    return resolveServerConfig(JSON.parse(parts.join('')), { source: description });
+  };
+  const routeKeys = (from: Template) =>
+    Object.values(from.findResources('AWS::ApiGatewayV2::Route')).map((route) => route.Properties.RouteKey);
+  const stageOf = (from: Template) => Object.values(from.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
+
+  it('is off by default: no function, no route, and every function told so', () => {
+    const { server, template } = synth();
+    expect(server.registerFunction).toBeUndefined();
+    expect(routeKeys(template)).not.toContain('ANY /register');
+    expect(configOf(template, 'token').dynamicClientRegistration.enabled).toBe(false);
+    expect(configOf(template, 'metadata').dynamicClientRegistration.enabled).toBe(false);
+  });
+
+  describe('when enabled', () => {
+    const { server, template } = synth({ dynamicClientRegistration: { enabled: true } });
+
+    it('routes ANY /register to a register function of its own, with the configuration and the table', () => {
+      expect(server.registerFunction).toBeDefined();
+      expect(routeKeys(template)).toContain('ANY /register');
+      expect(environmentOf(template, 'register')).toEqual({
+        AUTH_SERVER_CONFIG: environmentOf(template, 'token').AUTH_SERVER_CONFIG,
+        TABLE_NAME: { Ref: expect.stringMatching(/^AuthTable/) },
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+      template.resourceCountIs('AWS::Lambda::Function', 5);
+    });
+
+    it('tells every function the defaults: a cap of 1000, 30 days', () => {
+      for (const description of ['metadata', 'token', 'authorize', 'register']) {
+        expect(configOf(template, description).dynamicClientRegistration).toEqual({
+          enabled: true,
+          maxClients: 1000,
+          unusedLifetimeSeconds: 30 * 86400,
+        });
+      }
+    });
+
+    it('throttles /register on its own route, far below the stage, beside the sign-in routes', () => {
+      const settings = stageOf(template).Properties.RouteSettings;
+      expect(settings['ANY /register']).toEqual({ ThrottlingRateLimit: 1, ThrottlingBurstLimit: 5 });
+      expect(settings['GET /callback']).toEqual({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
+      const [routeId] = Object.entries(template.findResources('AWS::ApiGatewayV2::Route')).find(
+        ([, route]) => route.Properties.RouteKey === 'ANY /register',
+      )!;
+      expect(stageOf(template).DependsOn).toContain(routeId);
+    });
+
+    it('honours its props', () => {
+      const { template: custom } = synth({
+        dynamicClientRegistration: {
+          enabled: true,
+          maxClients: 50,
+          unusedLifetime: Duration.days(7),
+          throttlingRateLimit: 2,
+          throttlingBurstLimit: 3,
+        },
+      });
+      expect(configOf(custom, 'register').dynamicClientRegistration).toEqual({
+        enabled: true,
+        maxClients: 50,
+        unusedLifetimeSeconds: 7 * 86400,
+      });
+      expect(stageOf(custom).Properties.RouteSettings['ANY /register']).toEqual({
+        ThrottlingRateLimit: 2,
+        ThrottlingBurstLimit: 3,
+      });
+    });
+  });
+
+  it.each<[string, Partial<IdJagAuthorizationServerProps>, RegExp]>([
+    [
+      'without the interactive flow',
+      { interactive: { enabled: false }, dynamicClientRegistration: { enabled: true } },
+      /dynamicClientRegistration needs the interactive flow/,
+    ],
+    ['a cap of 0', { dynamicClientRegistration: { maxClients: 0 } }, /maxClients must be a whole number/],
+    ['a fractional cap', { dynamicClientRegistration: { maxClients: 1.5 } }, /maxClients must be a whole number/],
+    [
+      'a lifetime under an hour',
+      { dynamicClientRegistration: { unusedLifetime: Duration.minutes(5) } },
+      /unusedLifetime must be at least 1 hour/,
+    ],
+    [
+      'a negative throttle',
+      { dynamicClientRegistration: { throttlingRateLimit: -1 } },
+      /throttlingRateLimit must be a number of at least 0/,
+    ],
+  ])('refuses %s', (_name, props, message) => {
+    expect(() => synth(props)).toThrow(message);
+  });
+
+  it('passes cdk-nag with registration on', () => {
+    const app = new App({ builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'Nagged', { env: { account: '123456789012', region: 'eu-west-1' } });
+    new IdJagAuthorizationServer(stack, 'Auth', {
+      resources: RESOURCES,
+      dynamicClientRegistration: { enabled: true },
+    });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+  });
+});

@@ -3,11 +3,13 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { DynamoClientRegistrations } from '../../lambda/adapters/dynamodb/client-registrations';
 import { DynamoGrantStore } from '../../lambda/adapters/dynamodb/grant-store';
 import {
   clientKey,
   codeKey,
   connectionKey,
+  dynamicClientKey,
   grantByClientKey,
   grantKey,
   issuerPartition,
@@ -523,8 +525,32 @@ async function tokenCalls(): Promise<TableRequest[]> {
   return requests;
 }
 
+const DYNAMIC_CLIENT_ID = `dcr_${'a'.repeat(43)}`;
+
+/** Every table call the register function's adapter makes: the cap's count, then the registration. */
+async function registerCalls(): Promise<TableRequest[]> {
+  const { client, requests } = recordingClient();
+  const registrations = new DynamoClientRegistrations({ client, tableName: 'table' });
+  const registered = await registrations.register(
+    {
+      clientId: DYNAMIC_CLIENT_ID,
+      authMethod: 'none',
+      secrets: [],
+      grantTypes: ['authorization_code'],
+      tenants: ['*'],
+      enabled: true,
+      redirectUris: ['http://127.0.0.1/callback'],
+    },
+    NOW,
+    { expiresAt: NOW + 86400, maxClients: 10 },
+  );
+  expect(registered).toBe('registered');
+  return requests;
+}
+
 /** Keys of every kind of item in the table. */
 const EVERY_KEY = {
+  dcr: dynamicClientKey(DYNAMIC_CLIENT_ID).pk,
   tenant: tenantKey('acme').pk,
   issuer: issuerPartition('https://acme.okta.com'),
   connection: connectionKey('acme').pk,
@@ -655,6 +681,39 @@ describe("the authorize function's access", () => {
   });
 });
 
+describe("the register function's access", () => {
+  const { template } = synth(() => ({ dynamicClientRegistration: { enabled: true } }));
+  const statements = roleStatements(template, 'AuthRegisterRole');
+
+  it('is allowed every table call its adapter makes, and writes registrations only', async () => {
+    await expectExactTableAccess(
+      template,
+      statements,
+      await registerCalls(),
+      ['dynamodb:Query', 'dynamodb:PutItem'],
+      (kind, action) => kind === 'dcr' && action === 'dynamodb:PutItem',
+    );
+  });
+
+  it('queries only the index partition of registrations, and reads no item of the table', () => {
+    const resources = { table: tableRef(template), index: { 'Fn::Join': ['', [tableRef(template), '/index/gsi1']] } };
+    for (const partition of ['CLIENT', 'CONNECTION', 'TENANT', 'ISSUER', 'USER_GRANTS#acme']) {
+      expect(allows(statements, { action: 'dynamodb:Query', on: 'index', leadingKeys: [partition] }, resources)).toBe(
+        false,
+      );
+    }
+    for (const action of ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan']) {
+      for (const key of Object.values(EVERY_KEY)) {
+        expect(allows(statements, { action, on: 'table', leadingKeys: [key] }, resources)).toBe(false);
+      }
+    }
+  });
+
+  it('has no KMS or Secrets Manager permission', () => {
+    expect(JSON.stringify(statements)).not.toMatch(/kms:|secretsmanager:/);
+  });
+});
+
 describe("the token function's table access, proven against its adapters' calls", () => {
   const { template } = synth();
   const statements = roleStatements(template, 'AuthTokenRole');
@@ -689,7 +748,7 @@ describe("the token function's table access, proven against its adapters' calls"
 
 describe('table writes of every role', () => {
   it('are each restricted by leading key, but for the seed, which administers the registry', () => {
-    const { template } = synth(() => ({ registry: {} }));
+    const { template } = synth(() => ({ registry: {}, dynamicClientRegistration: { enabled: true } }));
     const policies = Object.values(template.findResources('AWS::IAM::Policy'));
     let restricted = 0;
     for (const policy of policies) {
@@ -704,13 +763,13 @@ describe('table writes of every role', () => {
         });
         const patterns = [statement.Condition!['ForAllValues:StringLike']!['dynamodb:LeadingKeys']].flat() as string[];
         expect(patterns.length).toBeGreaterThan(0);
-        for (const pattern of patterns) expect(pattern).toMatch(/^(REPLAY|LOGIN|CODE|GRANT|REFRESH)#\*$/);
+        for (const pattern of patterns) expect(pattern).toMatch(/^(REPLAY|LOGIN|CODE|GRANT|REFRESH|DCR)#\*$/);
         expect(writes.filter((action) => /Batch|PartiQL/.test(action))).toEqual([]);
         restricted++;
       }
     }
-    // The token role's three statements and the authorize role's two.
-    expect(restricted).toBe(5);
+    // The token role's three statements, the authorize role's two and the register role's one.
+    expect(restricted).toBe(6);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { applyConfig, RegistryTable } from '../../lambda/adapters/dynamodb';
+import { applyConfig, DynamoRegistry, RegistryTable } from '../../lambda/adapters/dynamodb';
 import { parseRegistryConfig } from '../../lambda/config/schema';
 import { hashClientSecret } from '../../lambda/core/secrets';
 import type { HttpApiHandler } from '../../lambda/handlers/api';
@@ -63,7 +63,7 @@ describe('Lambda entry modules', () => {
   });
 
   /** Loads an entry module afresh, as a new execution environment would. */
-  const load = (name: 'metadata' | 'jwks' | 'token' | 'authorize'): HttpApiHandler => {
+  const load = (name: 'metadata' | 'jwks' | 'token' | 'authorize' | 'register'): HttpApiHandler => {
     let handler: HttpApiHandler | undefined;
     jest.isolateModules(() => {
       handler = require(`../../lambda/handlers/${name}`).handler;
@@ -88,6 +88,35 @@ describe('Lambda entry modules', () => {
     expect(result.statusCode).toBe(500);
     expect(json(result)).toMatchObject({ error: 'server_error' });
     expect(lines.join('')).toContain('AUTH_SERVER_CONFIG is not set');
+  });
+
+  it('register: registers a client in the table, logs the decision without the secret, and the token path finds it', async () => {
+    process.env.AUTH_SERVER_CONFIG = JSON.stringify({
+      ...JSON.parse(SERVER_CONFIG),
+      dynamicClientRegistration: { enabled: true },
+    });
+    const event = httpApiEvent({
+      method: 'POST',
+      path: '/register',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['https://app.example/cb'], client_name: 'App' }),
+    });
+    const result = await load('register')(event);
+    expect(result.statusCode).toBe(201);
+    const body = json(result);
+    expect(body.client_id).toMatch(/^dcr_/);
+    const decision = JSON.parse(lines.find((line) => line.includes('registration decision'))!);
+    expect(decision).toMatchObject({ service: 'register', outcome: 'registered', client: body.client_id });
+    expect(lines.join('')).not.toContain(body.client_secret);
+    const registry = new DynamoRegistry({ client: dynamo.client(), tableName, cacheMaxAgeMs: 0 });
+    expect(await registry.getClient(body.client_id)).toMatchObject({ display: { name: 'App' }, firstParty: false });
+  });
+
+  it('register: answers 404 when registration is off', async () => {
+    const result = await load('register')(
+      httpApiEvent({ method: 'POST', path: '/register', headers: { 'content-type': 'application/json' }, body: '{}' }),
+    );
+    expect(result.statusCode).toBe(404);
   });
 
   it('jwks: publishes the KMS key through the SDK over HTTP', async () => {
