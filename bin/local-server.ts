@@ -18,6 +18,7 @@ const usage = `Usage: npm start -- [options]
                     this time (env ID_JAG_REGISTRY_CACHE; default ${DEFAULT_REGISTRY_CACHE_SECONDS}, 0 reads the table every time)
   --product-name <name>  named on the sign-in pages (default "MCP server")
   --no-interactive  serve the jwt-bearer exchange only: no /authorize, no /callback, no /revoke
+  --dynamic-registration  serve POST /register: anyone may register a client (RFC 7591; docs/clients.md)
   --refresh-token-idle <seconds>      a refresh token unused this long stops working (default 1209600, 14 days)
   --refresh-token-absolute <seconds>  no refresh token works this long after sign-in (default 7776000, 90 days)
   -h, --help        this help
@@ -68,6 +69,7 @@ function options() {
         'registry-cache': { type: 'string' },
         'product-name': { type: 'string' },
         'no-interactive': { type: 'boolean' },
+        'dynamic-registration': { type: 'boolean' },
         'refresh-token-idle': { type: 'string' },
         'refresh-token-absolute': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -153,6 +155,7 @@ async function main(): Promise<void> {
       ...(values['product-name'] ? { productName: values['product-name'] } : {}),
       refreshTokens: { idleSeconds, absoluteSeconds },
     },
+    ...(values['dynamic-registration'] ? { dynamicClientRegistration: { enabled: true } } : {}),
   });
   console.log(banner(server, dataDir, registryCacheSeconds));
   if (stopRequested) stop();
@@ -189,6 +192,7 @@ function banner(server: LocalServer, dataDir: string, registryCacheSeconds: numb
       ? [
           `  authorize  ${issuer}/authorize`,
           `  revoke     ${issuer}/revoke`,
+          ...(server.config.dynamicClientRegistration.enabled ? [`  register   ${issuer}/register`] : []),
           `  refresh    tokens idle ${refresh.idleSeconds} s, absolute ${refresh.absoluteSeconds} s`,
         ]
       : []),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { RemoteClientMetadataDocuments } from '../../lambda/adapters/client-metadata-documents';
 import {
   applyConfig,
+  DynamoClientRegistrations,
   DynamoGrantStore,
   DynamoRegistry,
   DynamoReplayStore,
@@ -22,6 +23,7 @@ import type { AuthorizeEndpointDeps } from '../../lambda/core/authorize/endpoint
 import { withMetadataDocumentClients } from '../../lambda/core/clients/with-metadata-documents';
 import {
   ConfigError,
+  type DynamicClientRegistrationConfig,
   endpointsOf,
   type InteractiveConfig,
   type RefreshTokenLifetimes,
@@ -34,8 +36,15 @@ import {
   REFRESH_TOKEN_GRANT_TYPE,
 } from '../../lambda/core/model';
 import { type Clock, systemClock } from '../../lambda/core/ports';
+import type { RegistrationEndpointDeps } from '../../lambda/core/registration';
 import type { TokenEndpointDeps } from '../../lambda/core/token-endpoint';
-import { createJwksHandler, createMetadataHandler, createTokenFunctionHandler, once } from '../../lambda/handlers/api';
+import {
+  createJwksHandler,
+  createMetadataHandler,
+  createRegistrationHandler,
+  createTokenFunctionHandler,
+  once,
+} from '../../lambda/handlers/api';
 import { createAuthorizeHandler } from '../../lambda/handlers/authorize-api';
 import { createLogger, type Logger } from '../../lambda/handlers/logger';
 import { prepareDataDir } from './data-dir';
@@ -66,6 +75,8 @@ export interface LocalServerOptions {
   readonly interactive?: Partial<Omit<InteractiveConfig, 'refreshTokens'>> & {
     readonly refreshTokens?: Partial<RefreshTokenLifetimes>;
   };
+  /** Dynamic Client Registration (RFC 7591) at `POST /register`, with the cap and lifetime. @default off */
+  readonly dynamicClientRegistration?: Partial<DynamicClientRegistrationConfig>;
   /** Where log lines go. @default stdout */
   readonly write?: (line: string) => void;
   /** The one clock of the server and the demo IdP (tests). @default the system clock */
@@ -164,6 +175,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         resources: registry.resources ?? [],
         defaultResource: registry.defaultResource,
         ...(options.interactive ? { interactive: options.interactive } : {}),
+        ...(options.dynamicClientRegistration ? { dynamicClientRegistration: options.dynamicClientRegistration } : {}),
       },
       { allowHttpLoopback: true, source: options.configPath ?? 'demo configuration' },
     );
@@ -206,7 +218,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       secrets: new FileSecretSource(dataDir),
       clock,
     }));
-    routes.push(...handlerRoutes(config, wiring, authorizeWiring, logger), ...demoIdp.routes);
+    const registrationWiring = once(async () => ({
+      config,
+      registrations: new DynamoClientRegistrations({ client, tableName: TABLE_NAME }),
+      clock,
+    }));
+    routes.push(...handlerRoutes(config, wiring, authorizeWiring, registrationWiring, logger), ...demoIdp.routes);
 
     return {
       url,
@@ -232,6 +249,7 @@ function handlerRoutes(
   config: ServerConfig,
   wiring: () => Promise<TokenEndpointDeps>,
   authorizeWiring: () => Promise<AuthorizeEndpointDeps>,
+  registrationWiring: () => Promise<RegistrationEndpointDeps>,
   logger: Logger,
 ): Route[] {
   const { routes } = endpointsOf(config.issuer);
@@ -248,6 +266,11 @@ function handlerRoutes(
           { method: 'ANY', path: routes.revoke, handler: token },
           { method: 'ANY', path: routes.authorize, handler: authorize },
           { method: 'GET', path: routes.callback, handler: authorize },
+        ] satisfies Route[])
+      : []),
+    ...(config.dynamicClientRegistration.enabled
+      ? ([
+          { method: 'ANY', path: routes.register, handler: createRegistrationHandler(registrationWiring, logger) },
         ] satisfies Route[])
       : []),
   ];
