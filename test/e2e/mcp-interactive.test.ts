@@ -59,6 +59,8 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
       clock,
       // The client's metadata document at its https URL is served by the test on loopback.
       clientMetadataFetch: (url, init) => fetch(documents.route(url), init),
+      // Open registration too (RFC 7591), for the client that registers itself.
+      dynamicClientRegistration: { enabled: true },
     });
     resource = as.demo!.resource;
     mcp = await createMcpServer({ issuer: as.issuer, resource, port: 0, log: () => undefined });
@@ -295,6 +297,41 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
     }
   });
 
+  it('registers a client that has neither id nor document (DCR), signs it in through consent, and calls the tool', async () => {
+    // Given an MCP client with no client id and no metadata document URL
+    const provider = new RegisteringProvider(callbacks.redirectUri);
+
+    // When it connects: the SDK registers at our registration_endpoint and uses the client id it got
+    const transport = await startAuthorization(provider);
+    const registered = provider.clientInformation()!;
+    expect(registered.client_id).toMatch(/^dcr_[A-Za-z0-9_-]{43}$/);
+    expect(registered).not.toHaveProperty('client_secret');
+    expect(provider.authorizationUrl!.searchParams.get('client_id')).toBe(registered.client_id);
+
+    // Then our consent page names it by its id, and its self-chosen name only as unverified
+    const { page } = await freshPage();
+    const landed = callbacks.next();
+    await page.goto(provider.authorizationUrl!.href);
+    const heading = await page.getByRole('heading', { level: 1 }).textContent();
+    expect(heading).toBe(`${registered.client_id} wants to access ${resource}`);
+    await expect(page.getByText('Registered MCP Client', { exact: false }).count()).resolves.toBeGreaterThan(0);
+    await expect(page.getByText('unverified', { exact: false }).count()).resolves.toBeGreaterThan(0);
+    await approve(page, 'mcp-sdk-6-dcr-consent.png');
+    await (await signInAtDemoIdp(page, 'Alice Demo')).submitted;
+    const code = (await landed).searchParams.get('code')!;
+
+    // And the SDK redeems the code as that client, and calls a tool as alice
+    await transport.finishAuth(code);
+    const client = new Client({ name: 'browser-e2e-dcr', version: '1.0.0' });
+    await client.connect(transportFor(provider));
+    try {
+      const whoami = await client.callTool({ name: 'whoami', arguments: {} });
+      expect(whoami.structuredContent).toMatchObject({ idp_sub: 'alice', client_id: registered.client_id });
+    } finally {
+      await client.close();
+    }
+  });
+
   it('binds the login to the browser with a __Host- cookie that Chromium keeps Secure, HttpOnly and SameSite=Lax', async () => {
     // Given an authorization URL from the SDK
     const provider = new DemoAppProvider(callbacks.redirectUri, as.issuer);
@@ -478,6 +515,24 @@ class CimdProvider extends DemoAppProvider {
     readonly clientMetadataUrl: string,
   ) {
     super(redirectUrl, '');
+  }
+  override clientInformation(): OAuthClientInformationMixed | undefined {
+    return this.information;
+  }
+  saveClientInformation(information: OAuthClientInformationMixed): void {
+    this.information = information;
+  }
+}
+
+/** An MCP client with neither a client id nor a metadata document: the SDK registers it (RFC 7591) and saves the answer. */
+class RegisteringProvider extends DemoAppProvider {
+  private information?: OAuthClientInformationMixed;
+
+  constructor(redirectUrl: string) {
+    super(redirectUrl, '');
+  }
+  override get clientMetadata(): OAuthClientMetadata {
+    return { ...super.clientMetadata, client_name: 'Registered MCP Client' };
   }
   override clientInformation(): OAuthClientInformationMixed | undefined {
     return this.information;
