@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { RegistryTable } from '../../lambda/adapters/dynamodb/admin-store';
 import { DynamoClientRegistrations } from '../../lambda/adapters/dynamodb/client-registrations';
 import { dynamicClientItem, dynamicClientKey, keyAttributes } from '../../lambda/adapters/dynamodb/items';
@@ -88,8 +88,17 @@ describe('dynamically registered clients in DynamoDB', () => {
       const item = dynamicClientItem(dynamicClient(), NOW, NOW + DAY);
       await local.client.send(new PutItemCommand({ TableName: tableName, Item: { ...item, padding: { S: padding } } }));
     }
-    expect(await registrations.register(dynamicClient(), NOW, options({ maxClients: 20 }))).toBe('full');
-    expect(await registrations.register(dynamicClient(), NOW, options({ maxClients: 21 }))).toBe('registered');
+    let queries = 0;
+    const counting = {
+      send: (command: { constructor: { name: string } }) => {
+        if (command.constructor.name === 'QueryCommand') queries++;
+        return local.client.send(command as never);
+      },
+    } as unknown as DynamoDBClient;
+    const paged = new DynamoClientRegistrations({ client: counting, tableName });
+    expect(await paged.register(dynamicClient(), NOW, options({ maxClients: 20 }))).toBe('full');
+    expect(queries).toBeGreaterThan(1);
+    expect(await paged.register(dynamicClient(), NOW, options({ maxClients: 21 }))).toBe('registered');
   });
 
   it('never makes a stored registration more than a registration may be (first party, jwt-bearer, tenants)', async () => {
