@@ -12,6 +12,8 @@ export const TEXTS = {
     name: 'Calls itself',
     /** Beside a name the client chose for itself: nobody checked it. */
     unverified: 'unverified',
+    /** A client that registered itself (DCR), named in a heading instead of its random id. */
+    selfRegistered: 'An application that registered itself',
   },
   error: {
     title: 'Sign-in error',

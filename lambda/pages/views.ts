@@ -12,6 +12,8 @@ type View<Name extends PageView['name']> = Extract<PageView, { name: Name }>;
 
 /** The client as a heading names it: the host of a URL client id, else the id; never the name it chose itself. */
 function clientLabel(client: ClientView): Html {
+  // A self-registered client's id is random: the heading says what it is, the details below show the id.
+  if (client.host === undefined && client.selfRegistered) return html`<strong>${TEXTS.client.selfRegistered}</strong>`;
   return html`<strong><bdi>${client.host ?? client.clientId}</bdi></strong>`;
 }
 

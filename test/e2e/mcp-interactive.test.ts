@@ -308,12 +308,13 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
     expect(registered).not.toHaveProperty('client_secret');
     expect(provider.authorizationUrl!.searchParams.get('client_id')).toBe(registered.client_id);
 
-    // Then our consent page names it by its id, and its self-chosen name only as unverified
+    // Then our consent page says that it registered itself, shows its id, and its self-chosen name only as unverified
     const { page } = await freshPage();
     const landed = callbacks.next();
     await page.goto(provider.authorizationUrl!.href);
     const heading = await page.getByRole('heading', { level: 1 }).textContent();
-    expect(heading).toBe(`${registered.client_id} wants to access ${resource}`);
+    expect(heading).toBe(`An application that registered itself wants to access ${resource}`);
+    await expect(page.getByText(registered.client_id, { exact: true }).count()).resolves.toBe(1);
     await expect(page.getByText('Registered MCP Client', { exact: false }).count()).resolves.toBeGreaterThan(0);
     await expect(page.getByText('unverified', { exact: false }).count()).resolves.toBeGreaterThan(0);
     await approve(page, 'mcp-sdk-6-dcr-consent.png');

@@ -184,6 +184,14 @@ describe('the home realm page', () => {
 });
 
 describe('the consent page', () => {
+  it('says that a self-registered client (DCR) registered itself, rather than heading with its random id', () => {
+    const clientId = `dcr_${'A'.repeat(43)}`;
+    const markup = body({ ...VIEWS.consent, client: { clientId, name: 'Claude', selfRegistered: true } });
+    expect(markup).toContain('<h1><strong>An application that registered itself</strong> wants to access');
+    expect(markup).toContain(`<code><bdi>${clientId}</bdi></code>`);
+    expect(markup).toContain('“<bdi>Claude</bdi>” <span class="unverified">unverified</span>');
+  });
+
   it('names client, resource, scopes, tenant and where the browser returns', () => {
     const markup = body(VIEWS.consent);
     expect(markup).toContain(

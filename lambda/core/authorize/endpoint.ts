@@ -8,7 +8,7 @@ import {
   toOAuthError,
 } from '../errors';
 import { type FormParameters, type HttpRequest, header, parseParameters, readForm } from '../http';
-import { type Client, clientServesTenant } from '../model';
+import { type Client, clientServesTenant, isDynamicClientId } from '../model';
 import type { Clock, GrantStore, KeyResolver, LoginTransaction, Registry, SecretSource, UpstreamIdp } from '../ports';
 import { readCookie } from './cookies';
 import { discoverRealm, type Realm, realmOfEmail, realmOfTenant } from './home-realm';
@@ -425,23 +425,26 @@ function outcomeOf(interaction: Interaction): InteractionAudit['outcome'] {
 
 /** A client as pages name it: by its id; for an https URL id (CIMD), by its host too. */
 export function clientView(client: Client): ClientView {
-  // A CIMD client's host is where its document came from; its name is its own claim (the page marks it unverified).
-  if (client.display) {
-    const { host, name } = client.display;
-    return {
-      clientId: client.clientId,
-      ...(host === undefined ? {} : { host }),
-      ...(name === undefined ? {} : { name }),
-    };
-  }
-  let host: string | undefined;
+  // A CIMD client's host is where its document came from; a name is the client's own claim (the page marks it
+  // unverified); a self-registered client's id is random, so the page names it as what it is.
+  const host = client.display ? client.display.host : httpsHost(client.clientId);
+  const name = client.display?.name;
+  return {
+    clientId: client.clientId,
+    ...(host === undefined ? {} : { host }),
+    ...(name === undefined ? {} : { name }),
+    ...(isDynamicClientId(client.clientId) ? { selfRegistered: true } : {}),
+  };
+}
+
+/** The host of a client id that is an https URL. */
+function httpsHost(clientId: string): string | undefined {
   try {
-    const url = new URL(client.clientId);
-    host = url.protocol === 'https:' ? url.host : undefined;
+    const url = new URL(clientId);
+    return url.protocol === 'https:' ? url.host : undefined;
   } catch {
-    host = undefined;
+    return undefined;
   }
-  return { clientId: client.clientId, ...(host === undefined ? {} : { host }) };
 }
 
 function targetOf(transaction: LoginTransaction, client: Client): VerifiedTarget {

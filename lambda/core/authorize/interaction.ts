@@ -17,6 +17,8 @@ export interface ClientView {
   readonly name?: string;
   /** For a client id that is an https URL (CIMD): its host. */
   readonly host?: string;
+  /** A client that registered itself (DCR): its id is a random value that tells the user nothing. */
+  readonly selfRegistered?: boolean;
 }
 
 /** Every page the browser-facing endpoints can show, with exactly the data it needs. */
