@@ -1,10 +1,4 @@
-import {
-  CreateTableCommand,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  PutItemCommand,
-  QueryCommand,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { type Change, type PlanOptions, planApply, refOfChange } from '../../config/plan';
 import type { RegistryConfig } from '../../config/schema';
 import {
@@ -32,6 +26,7 @@ import {
   managedByOf,
   refOfKey,
 } from './items';
+import { queryPartition } from './query';
 import { createTableInput, TABLE_KEYS } from './table';
 
 export interface RegistryTableOptions {
@@ -110,25 +105,9 @@ export class RegistryTable {
     }
   }
 
-  private async listItems(kind: EntityKind): Promise<Item[]> {
-    const partition = indexPartition(kind);
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.options.client.send(
-        new QueryCommand({
-          TableName: this.options.tableName,
-          IndexName: TABLE_KEYS.indexName,
-          KeyConditionExpression: '#gsi1pk = :partition',
-          ExpressionAttributeNames: { '#gsi1pk': TABLE_KEYS.indexPartitionKey },
-          ExpressionAttributeValues: { ':partition': { S: partition } },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+  private listItems(kind: EntityKind): Promise<Item[]> {
+    const { client, tableName } = this.options;
+    return queryPartition(client, tableName, { partition: indexPartition(kind), onIndex: true });
   }
 
   private async getItems(refs: readonly EntityRef[]): Promise<Item[]> {

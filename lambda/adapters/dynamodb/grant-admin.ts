@@ -1,9 +1,10 @@
-import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { UserGrant } from '../../core/ports';
 import type { Item } from './attributes';
 import { batchGetItems } from './batch';
 import { decodeGrant } from './grant-store';
 import { clientGrantsPartition, grantKey, keyAttributes, userGrantsPartition } from './items';
+import { queryPartition } from './query';
 import { TABLE_KEYS } from './table';
 
 export interface GrantAdminOptions {
@@ -52,26 +53,9 @@ export class GrantAdmin {
     return decodeAll(items, (grant) => grant.clientId === clientId);
   }
 
-  private async query(partition: string): Promise<Item[]> {
+  private query(partition: string): Promise<Item[]> {
     const { client, tableName, pageSize } = this.options;
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await client.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: TABLE_KEYS.indexName,
-          KeyConditionExpression: '#gsi1pk = :partition',
-          ExpressionAttributeNames: { '#gsi1pk': TABLE_KEYS.indexPartitionKey },
-          ExpressionAttributeValues: { ':partition': { S: partition } },
-          ExclusiveStartKey: startKey,
-          ...(pageSize ? { Limit: pageSize } : {}),
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+    return queryPartition(client, tableName, { partition, onIndex: true, pageSize });
   }
 }
 

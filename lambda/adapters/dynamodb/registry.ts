@@ -3,7 +3,6 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   type KeysAndAttributes,
-  QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { TemporarilyUnavailableError } from '../../core/errors';
 import {
@@ -35,7 +34,7 @@ import {
   keyAttributes,
   tenantKey,
 } from './items';
-import { TABLE_KEYS } from './table';
+import { queryPartition } from './query';
 
 export interface DynamoRegistryOptions {
   readonly client: DynamoDBClient;
@@ -150,42 +149,13 @@ export class DynamoRegistry implements Registry {
   }
 
   private queryPartition(issuer: string): Promise<Item[]> {
-    return this.queryAll({ KeyConditionExpression: '#pk = :pk' }, TABLE_KEYS.partitionKey, issuerPartition(issuer));
+    const { client, tableName } = this.options;
+    return queryPartition(client, tableName, { partition: issuerPartition(issuer) }, storeCall);
   }
 
   private queryIndex(partition: string): Promise<Item[]> {
-    return this.queryAll(
-      { IndexName: TABLE_KEYS.indexName, KeyConditionExpression: '#pk = :pk' },
-      TABLE_KEYS.indexPartitionKey,
-      partition,
-    );
-  }
-
-  /** Every page of a Query on one partition (of the table or the index). */
-  private async queryAll(
-    input: { IndexName?: string; KeyConditionExpression: string },
-    keyName: string,
-    partition: string,
-  ): Promise<Item[]> {
     const { client, tableName } = this.options;
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await storeCall(() =>
-        client.send(
-          new QueryCommand({
-            TableName: tableName,
-            ...input,
-            ExpressionAttributeNames: { '#pk': keyName },
-            ExpressionAttributeValues: { ':pk': { S: partition } },
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+    return queryPartition(client, tableName, { partition, onIndex: true }, storeCall);
   }
 
   private async loadTenants(tenantIds: readonly string[]): Promise<Map<string, Tenant>> {
