@@ -18,6 +18,7 @@ import {
   pkce,
   REDIRECT_URI,
   REFRESH_CLIENT,
+  signInFirstParty,
 } from '../support/interactive';
 import { documentedSubject, expectIssued, expectRejected, verifyAccessToken } from '../support/outcome';
 
@@ -31,24 +32,9 @@ describe('the refresh token grant', () => {
     x = await createInteractiveFixture();
   });
 
-  /** The browser flow and the code's redemption for `clientId`: the token response. */
+  /** The browser flow and the code's redemption for `clientId`: the token response, and the redemption to replay. */
   async function signIn(clientId = REFRESH_CLIENT, scope = 'files:read files:write') {
-    const { verifier, challenge } = pkce();
-    const { interaction } = await x.send(
-      x.endpoint.authorize,
-      x.get('authorize', authorizationParams(challenge, { client_id: clientId, scope })),
-    );
-    const query = x.upstream.signIn(location(interaction).toString());
-    const back = await x.send(x.endpoint.callback, { ...x.get('callback', {}), query });
-    const code = location(back.interaction).searchParams.get('code')!;
-    const form = {
-      grant_type: AUTHORIZATION_CODE_GRANT_TYPE,
-      code,
-      redirect_uri: REDIRECT_URI,
-      code_verifier: verifier,
-    };
-    const redeem = () =>
-      x.token(tokenRequest(undefined, { authorization: null, form: { ...form, client_id: clientId } }));
+    const { redeem } = await signInFirstParty(x, clientId, { scope });
     return { body: expectIssued(await redeem()), redeem };
   }
 

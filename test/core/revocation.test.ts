@@ -1,17 +1,14 @@
 import type { HttpRequest } from '../../lambda/core/http';
-import { AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE } from '../../lambda/core/model';
+import { REFRESH_TOKEN_GRANT_TYPE } from '../../lambda/core/model';
 import { createRevocationEndpoint } from '../../lambda/core/revocation';
 import { basic, SECRET, tokenRequest } from '../support/fixture';
 import {
-  authorizationParams,
   CONFIDENTIAL_CODE_CLIENT,
   createInteractiveFixture,
   type InteractiveFixture,
-  location,
   OTHER_REFRESH_CLIENT,
-  pkce,
-  REDIRECT_URI,
   REFRESH_CLIENT,
+  signInFirstParty,
 } from '../support/interactive';
 import { expectIssued, expectRejected } from '../support/outcome';
 
@@ -26,21 +23,7 @@ describe('the revocation endpoint', () => {
 
   /** Signs in through the browser flow and redeems the code: the refresh token. */
   async function refreshTokenOf(clientId = REFRESH_CLIENT): Promise<string> {
-    const { verifier, challenge } = pkce();
-    const { interaction } = await x.send(
-      x.endpoint.authorize,
-      x.get('authorize', authorizationParams(challenge, { client_id: clientId })),
-    );
-    const query = x.upstream.signIn(location(interaction).toString());
-    const back = await x.send(x.endpoint.callback, { ...x.get('callback', {}), query });
-    const form = {
-      grant_type: AUTHORIZATION_CODE_GRANT_TYPE,
-      code: location(back.interaction).searchParams.get('code')!,
-      redirect_uri: REDIRECT_URI,
-      code_verifier: verifier,
-      client_id: clientId,
-    };
-    return expectIssued(await x.token(tokenRequest(undefined, { authorization: null, form }))).refresh_token!;
+    return expectIssued(await (await signInFirstParty(x, clientId)).redeem()).refresh_token!;
   }
 
   const refresh = (token: string, clientId = REFRESH_CLIENT) =>

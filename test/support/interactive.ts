@@ -24,7 +24,7 @@ import type {
   UserGrant,
 } from '../../lambda/core/ports';
 import { createTokenEndpoint } from '../../lambda/core/token-endpoint';
-import { createFixture, type Fixture, ISSUER } from './fixture';
+import { createFixture, type Fixture, ISSUER, tokenRequest } from './fixture';
 
 /** In memory, with the semantics the DynamoDB adapter has: single use judged at the caller's clock. */
 export class MemoryGrantStore implements GrantStore {
@@ -377,6 +377,32 @@ export async function createInteractiveFixture(): Promise<InteractiveFixture> {
     return outcome;
   };
   return { f, grants, upstream, secrets, endpoint, token, browser, addConnection, get, post, send };
+}
+
+/**
+ * The browser flow of a first-party public client (no consent page), alice signing in, and the token request that
+ * redeems its code: call `redeem` to send it (again, for a replay).
+ */
+export async function signInFirstParty(
+  x: InteractiveFixture,
+  clientId: string,
+  params: Record<string, string> = {},
+): Promise<{ readonly redeem: () => ReturnType<InteractiveFixture['token']> }> {
+  const { verifier, challenge } = pkce();
+  const { interaction } = await x.send(
+    x.endpoint.authorize,
+    x.get('authorize', authorizationParams(challenge, { client_id: clientId, ...params })),
+  );
+  const query = x.upstream.signIn(location(interaction).toString());
+  const back = await x.send(x.endpoint.callback, { ...x.get('callback', {}), query });
+  const form = {
+    grant_type: AUTHORIZATION_CODE_GRANT_TYPE,
+    code: location(back.interaction).searchParams.get('code')!,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+    client_id: clientId,
+  };
+  return { redeem: () => x.token(tokenRequest(undefined, { authorization: null, form })) };
 }
 
 /** A PKCE pair (RFC 7636, S256). */
