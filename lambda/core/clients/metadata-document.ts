@@ -53,6 +53,8 @@ const REFRESH_TOKEN = 'refresh_token';
  */
 export function isClientIdMetadataUrl(clientId: string, allowHttpLoopback = false): boolean {
   if (clientId.length > MAX_CLIENT_ID_URL_LENGTH) return false;
+  // Most client ids are plain names, asked about on every token request: no URL parse (and its exception) for them.
+  if (!clientId.startsWith('https://') && !(allowHttpLoopback && clientId.startsWith('http://'))) return false;
   let url: URL;
   try {
     url = new URL(clientId);

@@ -53,7 +53,7 @@ export async function authorizationCodeGrant(
   if (resource !== undefined && resource !== grant.resource) {
     throw new InvalidTargetError('the resource is not the one that was authorized');
   }
-  await checkStillAllowed(deps.registry, grant, CODE_INVALID);
+  await checkStillAllowed(deps.registry, grant, client, CODE_INVALID);
   const served = config.resources.find((candidate) => candidate.id === grant.resource);
   if (!served) throw invalid('resource no longer served');
 

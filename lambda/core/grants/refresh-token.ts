@@ -74,7 +74,7 @@ export async function refreshTokenGrant(
   if (resource !== undefined && resource !== grant.resource) {
     throw new InvalidTargetError('the resource is not the one that was authorized');
   }
-  await checkStillAllowed(deps.registry, grant, REFRESH_INVALID);
+  await checkStillAllowed(deps.registry, grant, client, REFRESH_INVALID);
   const served = config.resources.find((candidate) => candidate.id === grant.resource);
   if (!served) throw invalid('resource no longer served');
   if (requestedScopes?.some((scopeToken) => !grant.scopes.includes(scopeToken))) {
