@@ -23,6 +23,8 @@ describe('the demo IdP as an OpenID Connect provider', () => {
   let secret: string;
   /** Seconds added to the real time: the server's and the IdP's one clock. */
   let offset = 0;
+  /** When set, the clock stands still at this second (plus `offset`): a test at a boundary cannot cross a real one. */
+  let frozenAt: number | undefined;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'id-jag-oidc-'));
@@ -31,7 +33,7 @@ describe('the demo IdP as an OpenID Connect provider', () => {
       dataDir,
       inMemory: true,
       write: () => undefined,
-      clock: { now: () => Math.floor(Date.now() / 1000) + offset },
+      clock: { now: () => (frozenAt ?? Math.floor(Date.now() / 1000)) + offset },
     });
     idp = server.demo!.demoIdp;
     redirectUri = endpointsOf(server.issuer).callbackUri;
@@ -40,6 +42,7 @@ describe('the demo IdP as an OpenID Connect provider', () => {
 
   afterEach(() => {
     offset = 0;
+    frozenAt = undefined;
   });
 
   afterAll(async () => {
@@ -393,6 +396,7 @@ describe('the demo IdP as an OpenID Connect provider', () => {
   });
 
   it('accepts a code within its 60 seconds', async () => {
+    frozenAt = Math.floor(Date.now() / 1000);
     const { code, verifier } = await signIn();
     offset = 59;
     expect((await redeem({ code, code_verifier: verifier })).status).toBe(200);
