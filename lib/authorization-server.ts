@@ -274,8 +274,9 @@ export interface DynamicClientRegistrationOptions {
    */
   readonly maxClients?: number;
   /**
-   * How long a registration lives, from its registration (whole seconds from 1 hour to 365 days); then its client id
-   * no longer works and the client registers again.
+   * How long a registration lives unused (whole seconds from 1 hour to 365 days): from its registration, and again
+   * from each token its client obtains (moved on at most once a day). Then its client id no longer works and the
+   * client registers again.
    * @default Duration.days(30)
    */
   readonly unusedLifetime?: Duration;
@@ -439,7 +440,7 @@ export class IdJagAuthorizationServer extends Construct {
       this.grantAuthorizeFunction(this.authorizeFunction, props.interactive?.connectionSecrets ?? []);
     }
 
-    this.grantTokenFunction(ownKey, interactive.config.enabled);
+    this.grantTokenFunction(ownKey, interactive.config.enabled, props.dynamicClientRegistration?.enabled === true);
     const published = [this.signingKey, ...(props.previousSigningKeys ?? []), ...(props.nextSigningKeys ?? [])];
     for (const key of published) key.grant(this.jwksFunction, 'kms:GetPublicKey');
 
@@ -661,7 +662,7 @@ export class IdJagAuthorizationServer extends Construct {
     });
   }
 
-  private grantTokenFunction(ownKey: boolean, interactive: boolean): void {
+  private grantTokenFunction(ownKey: boolean, interactive: boolean, dynamicRegistration: boolean): void {
     const role = this.tokenFunction.role!;
     // The table itself only: the token path never reads the index (Table.grant would add index/*).
     role.addToPrincipalPolicy(
@@ -697,6 +698,22 @@ export class IdJagAuthorizationServer extends Construct {
           actions: ['dynamodb:PutItem'],
           resources: [this.table.tableArn],
           conditions: leadingKeys(GRANT_ITEM_PREFIX.grant, GRANT_ITEM_PREFIX.refresh),
+        }),
+      );
+    }
+    if (interactive && dynamicRegistration) {
+      // A dynamically registered client that obtains a token stays registered: a conditional update of its
+      // registration's end, and of nothing else of it (its secret hashes, redirect URIs and grants stay as registered).
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:UpdateItem'],
+          resources: [this.table.tableArn],
+          conditions: {
+            ...leadingKeys(DYNAMIC_CLIENT_PREFIX),
+            'ForAllValues:StringEquals': {
+              'dynamodb:Attributes': [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, TABLE_KEYS.ttlAttribute],
+            },
+          },
         }),
       );
     }

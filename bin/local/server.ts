@@ -199,12 +199,14 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       refused: (clientId, reason) => logger.warn('client metadata document refused', { clientId, reason }),
     });
     const grants = new DynamoGrantStore({ client, tableName: TABLE_NAME });
+    const registrations = new DynamoClientRegistrations({ client, tableName: TABLE_NAME });
     const keyResolver = new RemoteKeyResolver(loopback);
     const wiring = once(async () => ({
       config,
       registry: registryReader,
       replayStore: new DynamoReplayStore({ client, tableName: TABLE_NAME }),
       grants,
+      registrations,
       signer,
       keyResolver,
       clock,
@@ -220,7 +222,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     }));
     const registrationWiring = once(async () => ({
       config,
-      registrations: new DynamoClientRegistrations({ client, tableName: TABLE_NAME }),
+      registrations,
       clock,
     }));
     routes.push(...handlerRoutes(config, wiring, authorizeWiring, registrationWiring, logger), ...demoIdp.routes);

@@ -27,6 +27,11 @@ export interface AuditRecord {
   readonly grantId?: string;
   /** The issued access token's own `jti`, for revocation lists and correlation. */
   readonly tokenId?: string;
+  /**
+   * A dynamically registered client's registration, moved on because the client obtained a token (`extended`), or
+   * not moved because the write failed (`not_extended`: the token stands; the registration ends as it would have).
+   */
+  readonly registration?: 'extended' | 'not_extended';
   readonly latencyMs: number;
 }
 

@@ -25,13 +25,13 @@ export interface ServerConfig {
 /**
  * Dynamic Client Registration (RFC 7591, PROTOCOL.md §13): anyone may register a client for the interactive flow,
  * which then always shows the consent page. Registrations count against `maxClients` and end `unusedLifetimeSeconds`
- * after they were made (docs/clients.md).
+ * after they were made or last used to obtain a token (docs/clients.md).
  */
 export interface DynamicClientRegistrationConfig {
   readonly enabled: boolean;
   /** Most unexpired registrations at a time; beyond it `POST /register` refuses (concurrent ones may overshoot). */
   readonly maxClients: number;
-  /** How long a registration lives, from its registration. */
+  /** How long a registration lives unused: from its registration, and again from each token its client obtains. */
   readonly unusedLifetimeSeconds: number;
 }
 

@@ -107,6 +107,11 @@ export interface Client {
   readonly refreshTokens?: Partial<RefreshTokenLifetimes>;
   /** A client known by its metadata document (CIMD): what it says about itself, for the consent page. */
   readonly display?: ClientDisplay;
+  /**
+   * A dynamically registered client's end (epoch seconds), unless it is used before then: each token it obtains moves
+   * the end on (clients/registration-lifetime.ts). Absent for every other client.
+   */
+  readonly registrationEndsAt?: number;
 }
 
 /** What a CIMD or dynamically registered client says about itself for people to read: untrusted, its own claim. */

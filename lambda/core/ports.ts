@@ -25,6 +25,11 @@ export interface ClientRegistrations {
     now: number,
     options: { readonly expiresAt: number; readonly maxClients: number },
   ): Promise<'registered' | 'full'>;
+  /**
+   * Moves a live registration's end on to `endsAt`: only later, never earlier, and never for one that has ended by
+   * `now` (an ended registration stays ended). `unchanged` when any of these holds, or the client is not registered.
+   */
+  extend(clientId: string, endsAt: number, now: number): Promise<'extended' | 'unchanged'>;
 }
 
 /** An id that may be used once: an assertion's `jti` within its issuer, a client assertion's within its client. */

@@ -45,7 +45,7 @@ export interface RegistrationOutcome {
 
 export interface RegistrationEndpointDeps {
   readonly config: ServerConfig;
-  readonly registrations: ClientRegistrations;
+  readonly registrations: Pick<ClientRegistrations, 'register'>;
   readonly clock: Clock;
   /** Milliseconds, for the audit's latency. @default performance.now */
   readonly elapsedMs?: () => number;

@@ -1,5 +1,7 @@
 // The token endpoint's dependencies in AWS: DynamoDB for the registry and single use, KMS for signing, issuers' JWKS
 // over https.
+
+import { DynamoClientRegistrations } from '../adapters/dynamodb/client-registrations';
 import { DynamoReplayStore } from '../adapters/dynamodb/replay-store';
 import { RemoteKeyResolver } from '../adapters/issuer-keys';
 import { KmsSigner } from '../adapters/kms-signer';
@@ -18,6 +20,8 @@ export function awsTokenWiring(env: NodeJS.ProcessEnv, logger?: Logger) {
       registry,
       replayStore: new DynamoReplayStore({ client, tableName }),
       grants,
+      // Used only with Dynamic Client Registration on: a token obtained keeps a registered client registered.
+      registrations: new DynamoClientRegistrations({ client, tableName }),
       signer: new KmsSigner(signerConfigFrom(env)),
       // In AWS: https only, no private or link-local addresses, no redirects.
       keyResolver: new RemoteKeyResolver(),

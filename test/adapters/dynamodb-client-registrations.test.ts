@@ -57,17 +57,56 @@ describe('dynamically registered clients in DynamoDB', () => {
       expiresAt: { N: String(NOW + 30 * DAY) },
       type: { S: 'dynamic-client' },
     });
-    expect(await registry.getClient(client.clientId)).toEqual(client);
+    expect(await registry.getClient(client.clientId)).toEqual({ ...client, registrationEndsAt: NOW + 30 * DAY });
   });
 
   it('treats an expired registration as unknown, before TTL deletes it and from the cache too', async () => {
     const cached = new DynamoRegistry({ client: local.client, tableName, nowMs: () => nowMs });
     const client = dynamicClient();
     await registrations.register(client, NOW, options({ expiresAt: NOW + DAY }));
-    expect(await cached.getClient(client.clientId)).toEqual(client);
+    expect(await cached.getClient(client.clientId)).toEqual({ ...client, registrationEndsAt: NOW + DAY });
     nowMs = (NOW + DAY) * 1000;
     expect(await cached.getClient(client.clientId)).toBeUndefined();
     expect(await registry.getClient(client.clientId)).toBeUndefined();
+  });
+
+  it('moves a live registration on when its client is used: later only, and an ended one stays ended', async () => {
+    const client = dynamicClient();
+    await registrations.register(client, NOW, options({ expiresAt: NOW + DAY }));
+    const end = async () =>
+      (
+        await local.client.send(
+          new GetItemCommand({ TableName: tableName, Key: keyAttributes(dynamicClientKey(client.clientId)) }),
+        )
+      ).Item?.expiresAt?.N;
+
+    expect(await registrations.extend(client.clientId, NOW + 30 * DAY, NOW)).toBe('extended');
+    expect(await end()).toBe(String(NOW + 30 * DAY));
+    expect((await registry.getClient(client.clientId))?.registrationEndsAt).toBe(NOW + 30 * DAY);
+    // Never earlier, nor to the same end.
+    expect(await registrations.extend(client.clientId, NOW + 10 * DAY, NOW)).toBe('unchanged');
+    expect(await registrations.extend(client.clientId, NOW + 30 * DAY, NOW)).toBe('unchanged');
+    expect(await end()).toBe(String(NOW + 30 * DAY));
+    // Ended (TTL may not have deleted it yet): it is not revived.
+    const later = NOW + 30 * DAY;
+    expect(await registrations.extend(client.clientId, later + 30 * DAY, later)).toBe('unchanged');
+    expect(await end()).toBe(String(NOW + 30 * DAY));
+    // Unknown: nothing is created.
+    const unknown = newId();
+    expect(await registrations.extend(unknown, NOW + 30 * DAY, NOW)).toBe('unchanged');
+    const { Item } = await local.client.send(
+      new GetItemCommand({ TableName: tableName, Key: keyAttributes(dynamicClientKey(unknown)) }),
+    );
+    expect(Item).toBeUndefined();
+  });
+
+  it('lets exactly one of concurrent renewals write', async () => {
+    const client = dynamicClient();
+    await registrations.register(client, NOW, options({ expiresAt: NOW + DAY }));
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, () => registrations.extend(client.clientId, NOW + 30 * DAY, NOW)),
+    );
+    expect(outcomes.filter((outcome) => outcome === 'extended')).toHaveLength(1);
   });
 
   it('refuses beyond the cap, counting only unexpired registrations', async () => {

@@ -385,11 +385,31 @@ describe("the token function's table access", () => {
   });
 });
 
-/** What one DynamoDB call asks IAM for: the action, the table or its index, and the partition keys it touches. */
+/**
+ * What one DynamoDB call asks IAM for: the action, the table or its index, the partition keys it touches and, for a
+ * write, the top-level attributes it names (`dynamodb:Attributes`: the key, and what its expressions name).
+ */
 interface TableRequest {
   readonly action: string;
   readonly on: 'table' | 'index';
   readonly leadingKeys: readonly string[];
+  readonly attributes?: readonly string[];
+}
+
+/** Words of update and condition expressions that are not attribute names. */
+const EXPRESSION_WORDS = new Set(
+  ['SET', 'REMOVE', 'ADD', 'DELETE', 'AND', 'OR', 'NOT', 'BETWEEN', 'IN'].concat(
+    ['attribute_exists', 'attribute_not_exists', 'attribute_type', 'if_not_exists', 'list_append', 'size'],
+    ['begins_with', 'contains'],
+  ),
+);
+
+/** The attribute names an expression uses: `#name` placeholders resolved, plain names as they are. */
+function expressionAttributes(expression: string | undefined, names: Record<string, string> = {}): string[] {
+  return [...(expression ?? '').matchAll(/[#:]?[A-Za-z_][A-Za-z0-9_]*/g)]
+    .map(([token]) => token)
+    .filter((token) => !token.startsWith(':') && !EXPRESSION_WORDS.has(token))
+    .map((token) => (token.startsWith('#') ? (names[token] ?? token) : token));
 }
 
 /**
@@ -401,6 +421,9 @@ function recordingClient(): { client: DynamoDBClient; requests: TableRequest[] }
   type Input = {
     Key?: { pk?: { S?: string } };
     Item?: { pk?: { S?: string } };
+    UpdateExpression?: string;
+    ConditionExpression?: string;
+    ExpressionAttributeNames?: Record<string, string>;
     IndexName?: string;
     ExpressionAttributeValues?: { ':pk'?: { S?: string } };
     RequestItems?: Record<string, { Keys: { pk?: { S?: string } }[] }>;
@@ -414,7 +437,20 @@ function recordingClient(): { client: DynamoDBClient; requests: TableRequest[] }
         : name === 'Query'
           ? [input.ExpressionAttributeValues?.[':pk']?.S ?? '']
           : [(input.Key ?? input.Item)?.pk?.S ?? ''];
-    requests.push({ action: `dynamodb:${name}`, on: input.IndexName ? 'index' : 'table', leadingKeys: keys });
+    const written = input.Item ?? (name === 'UpdateItem' || name === 'DeleteItem' ? input.Key : undefined);
+    const attributes = written && [
+      ...new Set([
+        ...Object.keys(written),
+        ...expressionAttributes(input.UpdateExpression, input.ExpressionAttributeNames),
+        ...expressionAttributes(input.ConditionExpression, input.ExpressionAttributeNames),
+      ]),
+    ];
+    requests.push({
+      action: `dynamodb:${name}`,
+      on: input.IndexName ? 'index' : 'table',
+      leadingKeys: keys,
+      ...(attributes ? { attributes } : {}),
+    });
     return { Attributes: {}, Items: [], Responses: {} };
   };
   return { client: { send } as unknown as DynamoDBClient, requests };
@@ -422,8 +458,9 @@ function recordingClient(): { client: DynamoDBClient; requests: TableRequest[] }
 
 /**
  * Whether an identity policy's Allow statements allow a request: an action pattern matches, the resource is the
- * table (or its index), and the only condition this construct uses, `ForAllValues:StringLike` on
- * `dynamodb:LeadingKeys`, holds for every key. (ForAllValues over no keys holds too: every request here has keys.)
+ * table (or its index), and the conditions this construct uses hold: `ForAllValues:StringLike` on
+ * `dynamodb:LeadingKeys` for every key, and `ForAllValues:StringEquals` on `dynamodb:Attributes` for every attribute
+ * named. (ForAllValues over an empty set holds too: every request here has keys, and every write names attributes.)
  */
 function allows(statements: Statement[], request: TableRequest, resources: { table: unknown; index: unknown }) {
   expect(request.leadingKeys.length).toBeGreaterThan(0);
@@ -432,9 +469,15 @@ function allows(statements: Statement[], request: TableRequest, resources: { tab
     const wanted = JSON.stringify(resources[request.on]);
     if (![statement.Resource].flat().some((resource) => JSON.stringify(resource) === wanted)) return false;
     if (statement.Condition === undefined) return true;
-    expect(Object.keys(statement.Condition)).toEqual(['ForAllValues:StringLike']);
-    const patterns = [statement.Condition['ForAllValues:StringLike']!['dynamodb:LeadingKeys']].flat() as string[];
-    return request.leadingKeys.every((key) => patterns.some((pattern) => like(pattern, key)));
+    const { 'ForAllValues:StringLike': like_, 'ForAllValues:StringEquals': equals, ...others } = statement.Condition;
+    expect(Object.keys(others)).toEqual([]);
+    const patterns = [like_!['dynamodb:LeadingKeys']].flat() as string[];
+    if (!request.leadingKeys.every((key) => patterns.some((pattern) => like(pattern, key)))) return false;
+    if (equals === undefined) return true;
+    expect(Object.keys(equals)).toEqual(['dynamodb:Attributes']);
+    expect(request.attributes?.length).toBeGreaterThan(0);
+    const allowed = [equals['dynamodb:Attributes']].flat() as string[];
+    return request.attributes!.every((attribute) => allowed.includes(attribute));
   });
 }
 
@@ -746,6 +789,65 @@ describe("the token function's table access, proven against its adapters' calls"
   });
 });
 
+describe("the token function's access with Dynamic Client Registration on", () => {
+  const { template } = synth(() => ({ dynamicClientRegistration: { enabled: true } }));
+  const statements = roleStatements(template, 'AuthTokenRole');
+
+  it("may move a registration's end on, and write nothing else of any registration", async () => {
+    const { client, requests } = recordingClient();
+    const registrations = new DynamoClientRegistrations({ client, tableName: 'table' });
+    await registrations.extend(DYNAMIC_CLIENT_ID, NOW + 86400, NOW);
+    await expectExactTableAccess(
+      template,
+      statements,
+      [...(await tokenCalls()), ...requests],
+      [
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:UpdateItem',
+      ],
+      // The probes write an arbitrary attribute: still nothing under DCR#.
+      (kind, action) =>
+        (kind === 'replay' && (action === 'dynamodb:PutItem' || action === 'dynamodb:DeleteItem')) ||
+        (kind === 'code' && action === 'dynamodb:UpdateItem') ||
+        ((kind === 'grant' || kind === 'refresh') &&
+          (action === 'dynamodb:PutItem' || action === 'dynamodb:UpdateItem')),
+    );
+    expect(requests).toEqual([
+      {
+        action: 'dynamodb:UpdateItem',
+        on: 'table',
+        leadingKeys: [`DCR#${DYNAMIC_CLIENT_ID}`],
+        attributes: ['pk', 'sk', 'expiresAt'],
+      },
+    ]);
+  });
+
+  it('may not change what a registration is: its secrets, redirect URIs, grants, or its end by a put', () => {
+    const resources = { table: tableRef(template), index: { 'Fn::Join': ['', [tableRef(template), '/index/gsi1']] } };
+    const dcr = [`DCR#${DYNAMIC_CLIENT_ID}`];
+    for (const attribute of ['secrets', 'redirectUris', 'grantTypes', 'firstParty', 'type']) {
+      const request = { action: 'dynamodb:UpdateItem', on: 'table' as const, leadingKeys: dcr };
+      expect(allows(statements, { ...request, attributes: ['pk', 'sk', 'expiresAt', attribute] }, resources)).toBe(
+        false,
+      );
+    }
+    for (const action of ['dynamodb:PutItem', 'dynamodb:DeleteItem']) {
+      const request = { action, on: 'table' as const, leadingKeys: dcr, attributes: ['pk', 'sk', 'expiresAt'] };
+      expect(allows(statements, request, resources)).toBe(false);
+    }
+  });
+
+  it('has no such permission while registration is off', () => {
+    const off = roleStatements(synth().template, 'AuthTokenRole');
+    expect(JSON.stringify(off)).not.toContain('DCR#');
+    expect(JSON.stringify(off)).not.toContain('dynamodb:Attributes');
+  });
+});
+
 describe('table writes of every role', () => {
   it('are each restricted by leading key, but for the seed, which administers the registry', () => {
     const { template } = synth(() => ({ registry: {}, dynamicClientRegistration: { enabled: true } }));
@@ -757,9 +859,14 @@ describe('table writes of every role', () => {
         const writes = actionsOf(statement, DYNAMODB_WRITES);
         if (writes.length === 0) continue;
         if (roles.includes('"AuthSeedRole')) continue;
-        expect({ roles, condition: Object.keys(statement.Condition ?? {}) }).toEqual({
+        // The leading keys always; the token role's renewal of a registration also limits the attributes.
+        const condition = Object.keys(statement.Condition ?? {});
+        expect({ roles, condition }).toEqual({
           roles,
-          condition: ['ForAllValues:StringLike'],
+          condition:
+            roles.includes('"AuthTokenRole') && condition.length === 2
+              ? ['ForAllValues:StringLike', 'ForAllValues:StringEquals']
+              : ['ForAllValues:StringLike'],
         });
         const patterns = [statement.Condition!['ForAllValues:StringLike']!['dynamodb:LeadingKeys']].flat() as string[];
         expect(patterns.length).toBeGreaterThan(0);
@@ -768,8 +875,8 @@ describe('table writes of every role', () => {
         restricted++;
       }
     }
-    // The token role's three statements, the authorize role's two and the register role's one.
-    expect(restricted).toBe(6);
+    // The token role's four statements, the authorize role's two and the register role's one.
+    expect(restricted).toBe(7);
   });
 });
 
@@ -796,7 +903,8 @@ async function expectExactTableAccess(
     expect({ call, allowed: allows(statements, call, resources) }).toEqual({ call, allowed: true });
   for (const [kind, key] of Object.entries(EVERY_KEY)) {
     for (const action of DYNAMODB_WRITES) {
-      const request = { action, on: 'table' as const, leadingKeys: [key] };
+      // A write of any attribute: one limited to certain attributes does not count as a write of the item.
+      const request = { action, on: 'table' as const, leadingKeys: [key], attributes: ['pk', 'sk', 'secrets'] };
       expect({ kind, action, allowed: allows(statements, request, resources) }).toEqual({
         kind,
         action,

@@ -17,7 +17,7 @@ const config = (overrides: Record<string, unknown> = {}) =>
   });
 
 /** Registrations kept in a memory registry, so that the token endpoint finds them; expired ones count for nothing. */
-class MemoryRegistrations implements ClientRegistrations {
+class MemoryRegistrations implements Pick<ClientRegistrations, 'register'> {
   readonly expiry = new Map<string, number>();
   constructor(readonly registry: MemoryRegistry) {}
   async register(client: Client, now: number, options: { expiresAt: number; maxClients: number }) {
@@ -264,7 +264,9 @@ describe('dynamic client registration (RFC 7591)', () => {
   });
 
   it('answers 500 with no detail when the store fails, audited as failed', async () => {
-    const registrations: ClientRegistrations = { register: async () => Promise.reject(new Error('boom secret')) };
+    const registrations: Pick<ClientRegistrations, 'register'> = {
+      register: async () => Promise.reject(new Error('boom secret')),
+    };
     const register = createRegistrationEndpoint({ config: config(), registrations, clock: new FixedClock(NOW) });
     const { response, audit } = await register(request(PUBLIC));
     expect(response.status).toBe(500);

@@ -46,6 +46,8 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
   /** Seconds added to the servers' clock: lets a test have an access token issued already expired. */
   let clockOffset = 0;
   const clock = { now: () => Math.floor(Date.now() / 1000) + clockOffset };
+  /** What the authorization server logged (its audit records among them). */
+  const logLines: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -55,7 +57,7 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
       port: 0,
       dataDir,
       inMemory: true,
-      write: () => undefined,
+      write: (line) => logLines.push(line),
       clock,
       // The client's metadata document at its https URL is served by the test on loopback.
       clientMetadataFetch: (url, init) => fetch(documents.route(url), init),
@@ -301,8 +303,15 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
     // Given an MCP client with no client id and no metadata document URL
     const provider = new RegisteringProvider(callbacks.redirectUri);
 
-    // When it connects: the SDK registers at our registration_endpoint and uses the client id it got
-    const transport = await startAuthorization(provider);
+    // When it connects (two days ago by our server's clock): the SDK registers at our registration_endpoint and uses
+    // the client id it got
+    clockOffset = -2 * 86400;
+    let transport: StreamableHTTPClientTransport;
+    try {
+      transport = await startAuthorization(provider);
+    } finally {
+      clockOffset = 0;
+    }
     const registered = provider.clientInformation()!;
     expect(registered.client_id).toMatch(/^dcr_[A-Za-z0-9_-]{43}$/);
     expect(registered).not.toHaveProperty('client_secret');
@@ -321,8 +330,13 @@ describe('an MCP SDK client signs a user in with a real browser', () => {
     await (await signInAtDemoIdp(page, 'Alice Demo')).submitted;
     const code = (await landed).searchParams.get('code')!;
 
-    // And the SDK redeems the code as that client, and calls a tool as alice
+    // And the SDK redeems the code as that client, which moves its registration's end on (it is in use), and calls
+    // a tool as alice
     await transport.finishAuth(code);
+    const redemption = logLines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((record) => record.event === 'token_exchange' && record.client === registered.client_id);
+    expect(redemption).toMatchObject({ outcome: 'issued', registration: 'extended' });
     const client = new Client({ name: 'browser-e2e-dcr', version: '1.0.0' });
     await client.connect(transportFor(provider));
     try {

@@ -1,9 +1,9 @@
-import { type DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Client } from '../../core/model';
 import type { ClientRegistrations } from '../../core/ports';
 import type { Item } from './attributes';
 import { isConditionalCheckFailed, storeCall } from './errors';
-import { DYNAMIC_CLIENT_PREFIX, dynamicClientItem } from './items';
+import { DYNAMIC_CLIENT_PREFIX, dynamicClientItem, dynamicClientKey, keyAttributes } from './items';
 import { TABLE_KEYS } from './table';
 
 export interface DynamoClientRegistrationsOptions {
@@ -44,6 +44,33 @@ export class DynamoClientRegistrations implements ClientRegistrations {
       throw error;
     }
     return 'registered';
+  }
+
+  /**
+   * One conditional UpdateItem of the registration's end, which is also its TTL attribute: it must exist, not have
+   * ended at `now` and end before `endsAt`. It names only the key and that attribute, as the token function's IAM
+   * policy requires (`dynamodb:Attributes`). Renewals racing each other: the first wins, the rest are `unchanged`.
+   */
+  async extend(clientId: string, endsAt: number, now: number): Promise<'extended' | 'unchanged'> {
+    const { client, tableName } = this.options;
+    try {
+      await storeCall(() =>
+        client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: keyAttributes(dynamicClientKey(clientId)),
+            UpdateExpression: 'SET #endsAt = :endsAt',
+            ConditionExpression: 'attribute_exists(#pk) AND #endsAt > :now AND #endsAt < :endsAt',
+            ExpressionAttributeNames: { '#pk': TABLE_KEYS.partitionKey, '#endsAt': TABLE_KEYS.ttlAttribute },
+            ExpressionAttributeValues: { ':endsAt': { N: String(endsAt) }, ':now': { N: String(now) } },
+          }),
+        ),
+      );
+      return 'extended';
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return 'unchanged';
+      throw error;
+    }
   }
 
   /** Unexpired registrations, counted page by page; stops as soon as `enough` are found. */

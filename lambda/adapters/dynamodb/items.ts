@@ -438,7 +438,8 @@ export function decodeClient(item: Item): Decoded<Client> {
 /** A dynamically registered client as stored: the Client fields plus its self-chosen name and its end. */
 export function dynamicClientItem(client: Client, now: number, expiresAt: number): Item {
   const key = dynamicClientKey(client.clientId);
-  const { display, ...fields } = client;
+  // The end is an attribute of its own (the TTL), not a client field.
+  const { display, registrationEndsAt: _, ...fields } = client;
   return toItem({
     [TABLE_KEYS.partitionKey]: key.pk,
     [TABLE_KEYS.sortKey]: key.sk,
@@ -479,6 +480,7 @@ export function decodeDynamicClient(item: Item): Decoded<{ client: Client; expir
     redirectUris,
     firstParty: false,
     display: clientName === undefined ? undefined : { name: clientName },
+    registrationEndsAt: expiresAt,
   });
   return { ok: true, value: { client, expiresAt } };
 }

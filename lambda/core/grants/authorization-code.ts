@@ -1,4 +1,5 @@
 import { s256, safeEqual, sha256 } from '../authorize/transaction';
+import { keepRegistrationInUse } from '../clients/registration-lifetime';
 import { InvalidGrantError, InvalidRequestError, InvalidTargetError } from '../errors';
 import { subjectIdentifier } from '../identity';
 import { AUTHORIZATION_CODE_GRANT_TYPE, type Client, REFRESH_TOKEN_GRANT_TYPE } from '../model';
@@ -61,14 +62,17 @@ export async function authorizationCodeGrant(
   const refreshToken = client.grantTypes.includes(REFRESH_TOKEN_GRANT_TYPE)
     ? await startGrant(deps, grant, client, now)
     : undefined;
-  const accessToken = await signUserAccessToken(deps, {
-    clientId: client.clientId,
-    user: grant,
-    resource: served,
-    scopes: grant.scopes,
-    now,
-    audit,
-  });
+  const [accessToken] = await Promise.all([
+    signUserAccessToken(deps, {
+      clientId: client.clientId,
+      user: grant,
+      resource: served,
+      scopes: grant.scopes,
+      now,
+      audit,
+    }),
+    keepRegistrationInUse(deps, client, now, audit),
+  ]);
   return { accessToken, scopes: grant.scopes, expiresIn: config.accessTokenTtlSeconds, refreshToken };
 }
 

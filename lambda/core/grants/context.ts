@@ -1,7 +1,7 @@
 import type { AuditRecord } from '../audit';
 import type { ServerConfig } from '../config';
 import type { FormParameters, HttpRequest } from '../http';
-import type { Clock, GrantStore, KeyResolver, Registry, ReplayStore, Signer } from '../ports';
+import type { ClientRegistrations, Clock, GrantStore, KeyResolver, Registry, ReplayStore, Signer } from '../ports';
 
 export interface TokenEndpointDeps {
   readonly config: ServerConfig;
@@ -12,6 +12,8 @@ export interface TokenEndpointDeps {
   readonly clock: Clock;
   /** Codes, grants and refresh tokens (the interactive flow); without it the endpoint serves jwt-bearer only. */
   readonly grants?: GrantStore;
+  /** Where dynamically registered clients live, when registration is on: a token obtained keeps one registered. */
+  readonly registrations?: Pick<ClientRegistrations, 'extend'>;
   /** Milliseconds from a monotonic clock, for the audit record's latency. */
   readonly elapsedMs?: () => number;
 }

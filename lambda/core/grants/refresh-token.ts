@@ -1,3 +1,4 @@
+import { keepRegistrationInUse } from '../clients/registration-lifetime';
 import { isScopeToken } from '../config';
 import {
   InvalidGrantError,
@@ -98,6 +99,7 @@ export async function refreshTokenGrant(
   const [accessToken] = await Promise.all([
     signUserAccessToken(deps, { clientId: client.clientId, user: grant, resource: served, scopes, now, audit }),
     grants.addRefreshToken(next.record),
+    keepRegistrationInUse(deps, client, now, audit),
   ]);
   return { accessToken, scopes, expiresIn: config.accessTokenTtlSeconds, refreshToken: next.value };
 }
