@@ -31,6 +31,7 @@ async function main() {
   const latencies: number[] = [];
   const statuses = new Map<number, number>();
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const deadline = started + seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -44,6 +45,7 @@ async function main() {
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   latencies.sort((a, b) => a - b);
   const ok = statuses.get(200) ?? 0;
   process.stdout.write(
@@ -56,6 +58,7 @@ async function main() {
       requestsPerSecond: latencies.length / elapsed,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
+      cpuMs: (cpu.user + cpu.system) / 1000,
     })}\n`,
   );
   poster.close();

@@ -35,6 +35,7 @@ async function main() {
       const file = join(work, `assertions-${concurrency}.txt`);
       writeFileSync(file, assertions.join('\n'));
       server.takeLatencies();
+      const cpuBefore = server.threadCpuMs();
       const { stdout } = await run(
         process.execPath,
         [loader, `${server.url}/token`, file, String(concurrency), server.authorization, String(SECONDS)],
@@ -42,8 +43,10 @@ async function main() {
       );
       const load = JSON.parse(stdout);
       const exchange = server.takeLatencies().sort((a, b) => a - b);
+      const cpu = cpuPerRequest(cpuBefore, server.threadCpuMs(), server.pid, load.requests);
       levels.push({
         ...load,
+        cpuMsPerRequest: { ...cpu, loadGenerator: round(load.cpuMs / load.requests, 3) },
         ratioToFloor: round(load.requestsPerSecond / floor.opsPerSecond, 3),
         serverExchangeP50Ms: percentile(exchange, 50),
         serverExchangeP99Ms: percentile(exchange, 99),
@@ -66,3 +69,18 @@ main().catch((error) => {
   console.error(error);
   process.exit(1);
 });
+
+/**
+ * Where a level's CPU went, per request, in ms: the server's main thread (HTTP, the core, the SDK client), its
+ * busiest other thread (the table's worker: dynalite and LevelDB), and the rest (libuv's pool, V8's helpers). Includes
+ * the warm-up's requests' share, which is small; clock ticks of 10 ms.
+ */
+function cpuPerRequest(before: Map<number, number>, after: Map<number, number>, pid: number, requests: number) {
+  const used = [...after].map(([tid, ms]) => ({ tid, ms: ms - (before.get(tid) ?? 0) }));
+  const main = used.find((thread) => thread.tid === pid)?.ms ?? 0;
+  const others = used.filter((thread) => thread.tid !== pid).sort((a, b) => b.ms - a.ms);
+  const table = others[0]?.ms ?? 0;
+  const rest = others.slice(1).reduce((sum, thread) => sum + thread.ms, 0);
+  const per = (ms: number) => round(ms / Math.max(1, requests), 3);
+  return { serverMain: per(main), tableWorker: per(table), serverOther: per(rest) };
+}

@@ -2,7 +2,7 @@
 // dist/bin/local-server.mjs on a free port, a fresh data directory (LevelDB on disk, the table's worker thread) and a
 // configuration file with one tenant, whose IdP keys a loopback server here serves, and one client.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,8 @@ export interface LocalServerProcess {
   takeLatencies(): number[];
   /** The process's resident set (threads included), in bytes: Linux only. */
   rssBytes(): number | undefined;
+  /** CPU time (ms) each thread of the process has used so far, by thread id; the main thread's id is `pid`. Linux only. */
+  threadCpuMs(): Map<number, number>;
   stop(): Promise<number | null>;
 }
 
@@ -95,6 +97,7 @@ export async function startLocalServerProcess(extraArgs: readonly string[] = [])
         return undefined;
       }
     },
+    threadCpuMs: () => threadCpuMs(pid),
     stop: async () => {
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
@@ -104,4 +107,19 @@ export async function startLocalServerProcess(extraArgs: readonly string[] = [])
       return code;
     },
   };
+}
+
+/** utime + stime of every thread, from /proc (clock ticks of 10 ms); empty where /proc is not there. */
+function threadCpuMs(pid: number): Map<number, number> {
+  const times = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      times.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * 10);
+    }
+  } catch {
+    // Not Linux, or the process has gone: no numbers.
+  }
+  return times;
 }

@@ -71,6 +71,10 @@ const httpTable = (http) =>
       'p50 ms': r.p50Ms.toFixed(2),
       'p99 ms': r.p99Ms.toFixed(2),
       'server exchange p50 ms': r.serverExchangeP50Ms,
+      // CPU per request (ms): the server's main thread / the table's worker / the load generator.
+      'CPU ms main/table/load': r.cpuMsPerRequest
+        ? [r.cpuMsPerRequest.serverMain, r.cpuMsPerRequest.tableWorker, r.cpuMsPerRequest.loadGenerator].join(' / ')
+        : '',
       errors: r.errors,
       statuses: JSON.stringify(r.statuses),
     })),
