@@ -3,7 +3,7 @@ import { lstatSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } 
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   LOCAL_SERVER_FILE,
@@ -11,6 +11,7 @@ import {
   readLocalServerFile,
   socketClient,
 } from '../../lambda/admin/local-table';
+import { tableChannelClient } from './table-channel';
 
 export { LOCAL_SERVER_FILE, type LocalServerFile, readLocalServerFile, socketClient };
 
@@ -27,7 +28,7 @@ export interface EmbeddedDynamoOptions {
 
 export interface EmbeddedDynamo {
   readonly socketPath: string;
-  /** The real SDK client, connected to this table only. */
+  /** The server's client for this table: over a message port to the table's worker (table-channel.ts). */
   readonly client: DynamoDBClient;
   close(): Promise<void>;
 }
@@ -48,7 +49,7 @@ const windows = process.platform === 'win32';
  *
  * dynalite runs on a worker thread of its own: it emulates DynamoDB in JavaScript (request parsing, validation,
  * expressions, LevelDB calls), which would otherwise share one event loop with the HTTP server and the core. The
- * server still reaches it through the real SDK client, over the socket.
+ * server reaches it over a message port (table-channel.ts); the socket serves the admin CLI's real SDK client.
  */
 export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions): Promise<EmbeddedDynamo> {
   const { dataDir, tableName } = options;
@@ -69,7 +70,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions): Promi
   rmSync(file, { force: true });
   writeFileSync(file, `${JSON.stringify(contents, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
 
-  const client = socketClient(socket.path);
+  const client = tableChannelClient(worker.channel);
   return {
     socketPath: socket.path,
     client,
@@ -84,6 +85,8 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions): Promi
 
 interface DynamoWorkerData {
   readonly dynalitePath: string;
+  /** The server's requests (table-channel.ts). */
+  readonly channel: MessagePort;
   readonly socketPath: string;
   /** LevelDB's directory; none keeps the table in memory. */
   readonly levelPath: string | undefined;
@@ -96,6 +99,8 @@ type DynamoWorkerMessage =
   | { readonly type: 'failed'; readonly code?: string; readonly message: string };
 
 interface DynamoWorker {
+  /** The server's end of the channel to the table. */
+  readonly channel: MessagePort;
   close(): Promise<void>;
 }
 
@@ -109,7 +114,7 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { chmodSync } = require('node:fs');
 const { createRequire } = require('node:module');
-const { dynalitePath, socketPath, levelPath, restrictSocket } = workerData;
+const { dynalitePath, socketPath, levelPath, restrictSocket, channel } = workerData;
 const post = (message) => parentPort.postMessage(message);
 
 // dynalite reads LevelDB through streams whose destroy() calls iterator.return(), a method abstract-level's
@@ -160,16 +165,62 @@ opened.then(
     }),
   (error) => post({ type: 'failed', code: error.code, message: error.message }),
 );
+// The server's own requests (table-channel.ts) come over a message port, not the socket, and go to dynalite's own
+// request handler as they are: no socket, no HTTP parsing, no signature (which dynalite would not check anyway).
+const handle = server.listeners('request')[0];
+const { EventEmitter } = require('node:events');
+const CHANNEL_HEADERS = {
+  'content-type': 'application/x-amz-json-1.0',
+  authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/local/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+  'x-amz-date': '20260101T000000Z',
+};
+// Requests come in batches (one per turn of the server's event loop), answers go back likewise.
+let answers = [];
+const flush = () => {
+  channel.postMessage(answers);
+  answers = [];
+};
+const answer = (value) => {
+  if (answers.length === 0) setImmediate(flush);
+  answers.push(value);
+};
+channel.on('message', (calls) => {
+  for (const call of calls) serve(call);
+});
+function serve({ id, target, body }) {
+  const request = Object.assign(new EventEmitter(), {
+    method: 'POST',
+    url: '/',
+    headers: { ...CHANNEL_HEADERS, 'x-amz-target': target },
+  });
+  const headers = {};
+  const response = {
+    statusCode: 200,
+    setHeader(name, value) { headers[name.toLowerCase()] = value; },
+    end(text) {
+      answer({ id, status: this.statusCode, requestId: headers['x-amzn-requestid'], body: text === undefined ? '' : String(text) });
+    },
+  };
+  handle(request, response);
+  request.emit('data', Buffer.from(body));
+  request.emit('end');
+}
+
 parentPort.on('message', (message) => {
   if (message !== 'close') return;
+  channel.close();
   server.closeAllConnections?.();
   server.close(() => post({ type: 'closed' })); // unlinks the socket, then closes LevelDB
 });
 `;
 
-function startDynamoWorker(data: Omit<DynamoWorkerData, 'dynalitePath'>, dataDir: string): Promise<DynamoWorker> {
-  const workerData: DynamoWorkerData = { ...data, dynalitePath: require.resolve('dynalite') };
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+function startDynamoWorker(
+  data: Omit<DynamoWorkerData, 'dynalitePath' | 'channel'>,
+  dataDir: string,
+): Promise<DynamoWorker> {
+  const { port1: ours, port2: theirs } = new MessageChannel();
+  const workerData: DynamoWorkerData = { ...data, dynalitePath: require.resolve('dynalite'), channel: theirs };
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData, transferList: [theirs] });
   const busy = () => new Error(`another local server is using ${dataDir}`);
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -196,7 +247,7 @@ function startDynamoWorker(data: Omit<DynamoWorkerData, 'dynalitePath'>, dataDir
         worker.removeAllListeners('error').removeAllListeners('exit');
         // Nothing waits on the worker but the server's own close.
         worker.unref();
-        resolve({ close });
+        resolve({ close, channel: ours });
       } else if (message.type === 'failed') {
         if (message.code === 'EADDRINUSE' || message.code === 'LEVEL_LOCKED') fail(busy());
         else fail(new Error(`the embedded DynamoDB could not start: ${message.message}`));
