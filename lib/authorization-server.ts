@@ -129,6 +129,7 @@ export interface InteractiveSignInOptions {
   readonly refreshTokenAbsoluteLifetime?: Duration;
 }
 
+/** Properties of an `IdJagAuthorizationServer`: the protected resources are required, everything else has a default. */
 export interface IdJagAuthorizationServerProps {
   /** The MCP servers tokens are issued for. */
   readonly resources: ProtectedResource[];
@@ -321,16 +322,29 @@ export const METRICS_NAMESPACE = 'IdJagAuthorizationServer';
  * function for each from prebuilt bundles, a DynamoDB table, a KMS signing key, log groups and alarms.
  */
 export class IdJagAuthorizationServer extends Construct {
+  /** CloudWatch namespace of the metrics the token and authorize functions write (embedded metric format). */
+  static readonly METRICS_NAMESPACE: string = METRICS_NAMESPACE;
+
   /** The issuer identifier: the URL clients and IdPs must use, and the `iss` of every access token. */
   readonly issuer: string;
   /** The URL of the RFC 8414 metadata document. */
   readonly metadataUrl: string;
+  /** The HTTP API that serves every endpoint. */
   readonly api: apigwv2.HttpApi;
+  /** The API's `$default` stage, with its throttling and access logs. */
   readonly stage: apigwv2.HttpStage;
+  /** The registry table: the one given as `table`, or the one created. */
   readonly table: dynamodb.ITable;
+  /** The key that signs access tokens: the one given as `signingKey`, or the one created. */
   readonly signingKey: kms.IKey;
+  /** The function behind the RFC 8414 metadata document. */
   readonly metadataFunction: lambda.Function;
+  /** The function behind the JWKS: it may only read the published keys' public halves. */
   readonly jwksFunction: lambda.Function;
+  /**
+   * The function behind the token endpoint (and `/revoke` with the interactive flow): of the construct's functions,
+   * the one that signs.
+   */
   readonly tokenFunction: lambda.Function;
   /**
    * The browser-facing function of the interactive flow (`/authorize`, `/callback`); none when it is disabled. It
@@ -355,6 +369,12 @@ export class IdJagAuthorizationServer extends Construct {
   /** API Gateway route settings (per-route throttles), written to the stage once all routes are added. */
   private readonly routeThrottles: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
 
+  /**
+   * Validates the props (throwing at synth on a value the server would refuse) and creates the server's resources.
+   * @param scope The construct the server is created in.
+   * @param id The server's construct id, unique within `scope`.
+   * @param props The protected resources and the server's options.
+   */
   constructor(scope: Construct, id: string, props: IdJagAuthorizationServerProps) {
     super(scope, id);
     validateProps(props);
@@ -504,7 +524,10 @@ export class IdJagAuthorizationServer extends Construct {
     return seed;
   }
 
-  /** Lets a principal manage tenants, trusted issuers and clients (what the admin CLI needs). */
+  /**
+   * Lets a principal manage tenants, trusted issuers and clients (what the admin CLI needs).
+   * @param grantee The principal: an operator's role, or a function that manages the registry.
+   */
   grantAdmin(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
@@ -522,22 +545,38 @@ export class IdJagAuthorizationServer extends Construct {
     });
   }
 
-  /** Access tokens issued. */
+  /**
+   * Access tokens issued.
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
+   */
   metricTokensIssued(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('TokensIssued', props);
   }
 
-  /** Token requests refused with a 4xx OAuth error, optionally only those with one error code. */
+  /**
+   * Token requests refused with a 4xx OAuth error, optionally only those with one error code.
+   * @param errorCode Only the requests that ended with this OAuth error code (the metric's `Error` dimension);
+   *   all of them when omitted.
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
+   */
   metricTokenRejections(errorCode?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('TokenRejections', props, errorCode);
   }
 
-  /** Token requests that failed with a 5xx (`server_error`, `temporarily_unavailable`). */
+  /**
+   * Token requests that failed with a 5xx (`server_error`, `temporarily_unavailable`).
+   * @param errorCode Only the requests that ended with this OAuth error code (the metric's `Error` dimension);
+   *   all of them when omitted.
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
+   */
   metricTokenFailures(errorCode?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('TokenFailures', props, errorCode);
   }
 
-  /** All token requests that did not get a token. */
+  /**
+   * All token requests that did not get a token.
+   * @param props Options that override the expression's defaults (5 minutes).
+   */
   metricTokenErrors(props?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
     return new cloudwatch.MathExpression({
       expression: 'FILL(rejections, 0) + FILL(failures, 0)',
@@ -548,12 +587,18 @@ export class IdJagAuthorizationServer extends Construct {
     });
   }
 
-  /** Sign-ins that ended with an authorization code sent back to the client (interactive flow). */
+  /**
+   * Sign-ins that ended with an authorization code sent back to the client (interactive flow).
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
+   */
   metricSignInCodesIssued(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('SignInCodesIssued', props);
   }
 
-  /** Sign-ins the user (or the upstream IdP, for the user) refused: `access_denied` back to the client. */
+  /**
+   * Sign-ins the user (or the upstream IdP, for the user) refused: `access_denied` back to the client.
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
+   */
   metricSignInDenials(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('SignInDenials', props);
   }
@@ -561,6 +606,9 @@ export class IdJagAuthorizationServer extends Construct {
   /**
    * Sign-in requests refused with a 4xx (a bad authorization request, an unknown client or redirect URI, an expired
    * or foreign sign-in, an ID token that fails validation), optionally only those with one error code.
+   * @param errorCode Only the requests that ended with this OAuth error code (the metric's `Error` dimension);
+   *   all of them when omitted.
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
    */
   metricSignInRejections(errorCode?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('SignInRejections', props, errorCode);
@@ -569,6 +617,9 @@ export class IdJagAuthorizationServer extends Construct {
   /**
    * Sign-in steps that failed on our side or the upstream IdP's (`server_error`, `temporarily_unavailable`): the IdP
    * unreachable or refusing our client, a client secret unreadable, DynamoDB.
+   * @param errorCode Only the requests that ended with this OAuth error code (the metric's `Error` dimension);
+   *   all of them when omitted.
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
    */
   metricSignInFailures(errorCode?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('SignInFailures', props, errorCode);
@@ -578,12 +629,16 @@ export class IdJagAuthorizationServer extends Construct {
    * Refresh tokens presented again after they were used (interactive flow): each one revoked its grant. It means that
    * a refresh token was stolen and used by two parties, or that a client raced its own refresh; the
    * `RefreshTokenReuseAlarm` watches it.
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
    */
   metricRefreshTokenReuse(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('RefreshTokenReuse', props);
   }
 
-  /** Revocation requests (`POST /revoke`, RFC 7009) that revoked a grant. */
+  /**
+   * Revocation requests (`POST /revoke`, RFC 7009) that revoked a grant.
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
+   */
   metricGrantsRevoked(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('GrantsRevoked', props);
   }
@@ -591,17 +646,28 @@ export class IdJagAuthorizationServer extends Construct {
   /**
    * Revocation requests answered 200 with nothing to revoke: an unknown or expired token, another client's, an
    * access token.
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
    */
   metricRevocationsIgnored(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('RevocationsIgnored', props);
   }
 
-  /** Revocation requests refused with a 4xx (a bad request, an unauthenticated client), optionally by error code. */
+  /**
+   * Revocation requests refused with a 4xx (a bad request, an unauthenticated client), optionally by error code.
+   * @param errorCode Only the requests that ended with this OAuth error code (the metric's `Error` dimension);
+   *   all of them when omitted.
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
+   */
   metricRevocationRejections(errorCode?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('RevocationRejections', props, errorCode);
   }
 
-  /** Revocation requests that failed with a 5xx (`server_error`, `temporarily_unavailable`), optionally by error code. */
+  /**
+   * Revocation requests that failed with a 5xx (`server_error`, `temporarily_unavailable`), optionally by error code.
+   * @param errorCode Only the requests that ended with this OAuth error code (the metric's `Error` dimension);
+   *   all of them when omitted.
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
+   */
   metricRevocationFailures(errorCode?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('RevocationFailures', props, errorCode);
   }

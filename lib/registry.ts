@@ -25,7 +25,10 @@ export interface IssuerRegistration {
    * @default 300
    */
   readonly maxAssertionLifetimeSeconds?: number;
-  /** @default true */
+  /**
+   * Whether the tenant trusts this issuer: a disabled issuer's assertions are refused.
+   * @default true
+   */
   readonly enabled?: boolean;
   /**
    * ISO 8601 time after which the trust ends.
@@ -78,16 +81,26 @@ export interface ConnectionRegistration {
    * @default false
    */
   readonly default?: boolean;
-  /** @default true */
+  /**
+   * Whether the connection serves sign-ins: a disabled connection lets nobody sign in.
+   * @default true
+   */
   readonly enabled?: boolean;
 }
 
 /** One customer organisation, the IdPs it trusts, and the IdP its users sign in at. */
 export interface TenantRegistration {
+  /** The tenant's id: 1 to 63 lower-case letters, digits or hyphens, starting with a letter or digit; unique. */
   readonly id: string;
-  /** @default - none */
+  /**
+   * A name for the tenant, 1 to 200 characters.
+   * @default - none
+   */
   readonly displayName?: string;
-  /** @default true */
+  /**
+   * Whether the tenant is served: a disabled tenant's issuers are not trusted, and its users cannot sign in.
+   * @default true
+   */
   readonly enabled?: boolean;
   /**
    * IdPs whose identity assertions (ID-JAGs) it trusts.
@@ -101,16 +114,26 @@ export interface TenantRegistration {
   readonly connection?: ConnectionRegistration;
 }
 
-/** A pre-registered OAuth client, for example an MCP client. */
 /** A client's own refresh token lifetimes, as the configuration file's `refreshTokens` states them. */
 export interface ClientRefreshTokenLifetimes {
-  /** Seconds a refresh token may go unused. @default - the deployment's */
+  /**
+   * Seconds a refresh token may go unused.
+   * @default - the deployment's
+   */
   readonly idleSeconds?: number;
-  /** Seconds from sign-in after which no refresh token of the grant works. @default - the deployment's */
+  /**
+   * Seconds from sign-in after which no refresh token of the grant works.
+   * @default - the deployment's
+   */
   readonly absoluteSeconds?: number;
 }
 
+/** A pre-registered OAuth client, for example an MCP client. */
 export interface ClientRegistration {
+  /**
+   * The OAuth `client_id`: 1 to 256 printable ASCII characters, no spaces, unique; an https URL names the client's
+   * metadata document (CIMD, see docs/clients.md).
+   */
   readonly clientId: string;
   /** `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`. */
   readonly authMethod: string;
@@ -158,7 +181,10 @@ export interface ClientRegistration {
    * @default - the deployment's
    */
   readonly refreshTokens?: ClientRefreshTokenLifetimes;
-  /** @default true */
+  /**
+   * Whether the client is served: a disabled client gets no tokens.
+   * @default true
+   */
   readonly enabled?: boolean;
 }
 
@@ -167,9 +193,15 @@ export interface ClientRegistration {
  * change; see the `registry` prop for what a run restores.
  */
 export interface RegistrySeed {
-  /** @default [] */
+  /**
+   * The tenants, each with its trusted issuers and sign-in connection.
+   * @default []
+   */
   readonly tenants?: TenantRegistration[];
-  /** @default [] */
+  /**
+   * The pre-registered clients.
+   * @default []
+   */
   readonly clients?: ClientRegistration[];
 }
 
