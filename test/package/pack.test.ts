@@ -60,6 +60,9 @@ describe('the packed npm package', () => {
         'assets/token/index.mjs',
         'assets/authorize/index.mjs',
         'dist/bin/admin.mjs',
+        // The jsii assembly (Construct Hub, jsii-pacmak) and the API reference rendered from it.
+        '.jsii',
+        'API.md',
         'README.md',
         'LICENSE',
       ]),
@@ -81,6 +84,18 @@ describe('the packed npm package', () => {
     expect(
       linked.filter((path) => !files.includes(path) && !files.some((file) => file.startsWith(`${path}/`))),
     ).toEqual([]);
+  });
+
+  it('bundles its runtime dependencies that are not jsii libraries (jose, valibot), as jsii requires', () => {
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    expect(manifest.bundleDependencies).toEqual(['jose', 'valibot']);
+    expect(files).toEqual(
+      expect.arrayContaining(['node_modules/jose/package.json', 'node_modules/valibot/package.json']),
+    );
+    // Nothing else under node_modules: aws-cdk-lib and constructs are the consumer's peers.
+    expect(new Set(files.filter((file) => file.startsWith('node_modules/')).map((file) => file.split('/')[1]))).toEqual(
+      new Set(['jose', 'valibot']),
+    );
   });
 
   it('declares aws-cdk-lib and constructs as peer dependencies', () => {
