@@ -21,9 +21,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 if (!process.argv.includes('--docs-only')) {
   const started = Date.now();
-  // `default` (ConnectionRegistration.default) is a reserved word in C#, Java and Go: jsii-pacmak renames it in those
-  // languages' bindings (Java `getDefault()`/`.defaultValue(...)`-style accessors), so the warning is silenced rather
-  // than the prop renamed for TypeScript users. Everything on stdout goes to stderr: cdk.json's app runs the build.
+  // `default` (ConnectionRegistration.default) is a reserved word in C#, Java and Go: jsii-pacmak's bindings name it
+  // `getDefaultValue()`/`.defaultValue(...)` in Java, `Default` in C# and Go and `default` in Python, so the warning
+  // is silenced rather than the prop renamed for TypeScript users; any other warning fails the build. Everything on
+  // stdout goes to stderr: cdk.json's app runs the build.
   const result = spawnSync(
     process.execPath,
     [join(root, 'node_modules', 'jsii', 'bin', 'jsii'), '--silence-warnings', 'reserved-word', '--fail-on-warnings'],

@@ -47,7 +47,7 @@ describe('the jsii assembly', () => {
         maven: { groupId: 'io.github.cdk-id-jag', artifactId: NAME },
       },
       dotnet: { namespace: 'CdkIdJag.AuthorizationServer', packageId: 'CdkIdJag.AuthorizationServer' },
-      go: { moduleName: 'github.com/cdk-id-jag/cdk-id-jag-authorization-server-go' },
+      go: { moduleName: 'github.com/cdk-id-jag/cdk-id-jag-authorization-server-go', packageName: 'idjag' },
     });
     expect(Object.keys(assembly.dependencies ?? {}).sort()).toEqual(['aws-cdk-lib', 'constructs']);
     // The runtime dependencies that are not jsii libraries travel inside the npm package.
