@@ -45,6 +45,24 @@ describe('the jsii-pacmak bindings (code only)', () => {
     expect(read('python/setup.py')).toContain('"name": "cdk-id-jag-authorization-server"');
   });
 
+  it("has every name the README's Python example uses", () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const example = readme.match(/```python\n([\s\S]*?)```/)?.[1] ?? '';
+    const module = read('python/src/cdk_id_jag_authorization_server/__init__.py');
+    const imported = example.match(/from cdk_id_jag_authorization_server import \(([^)]*)\)/)?.[1] ?? '';
+    const classes = imported
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean);
+    expect(classes).toContain('IdJagAuthorizationServer');
+    for (const name of classes) expect([name, new RegExp(`\\nclass ${name}[(:]`).test(module)]).toEqual([name, true]);
+    const keywords = [...example.matchAll(/\b([a-z_]+)=/g)].map((match) => match[1]!);
+    expect(keywords).toEqual(expect.arrayContaining(['resources', 'access_token_lifetime', 'product_name']));
+    for (const keyword of keywords) expect([keyword, module.includes(`        ${keyword}: `)]).toEqual([keyword, true]);
+    const methods = [...example.matchAll(/server\.([a-z_]+)\(/g)].map((match) => match[1]!);
+    for (const method of methods) expect([method, module.includes(`    def ${method}(`)]).toEqual([method, true]);
+  });
+
   it('generates the Java package io.github.cdkidjag.authorizationserver', () => {
     const java = 'java/src/main/java/io/github/cdkidjag/authorizationserver';
     expect(read(`${java}/IdJagAuthorizationServer.java`)).toContain('public static final class Builder');
