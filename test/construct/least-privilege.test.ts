@@ -757,29 +757,28 @@ describe("the register function's access", () => {
   });
 });
 
+/** The DynamoDB actions the token function's adapters use. */
+const TOKEN_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:UpdateItem',
+];
+
+/** The writes the token function may make to a whole item, by kind of item. */
+const tokenWrites = (kind: string, action: string) =>
+  (kind === 'replay' && (action === 'dynamodb:PutItem' || action === 'dynamodb:DeleteItem')) ||
+  (kind === 'code' && action === 'dynamodb:UpdateItem') ||
+  ((kind === 'grant' || kind === 'refresh') && (action === 'dynamodb:PutItem' || action === 'dynamodb:UpdateItem'));
+
 describe("the token function's table access, proven against its adapters' calls", () => {
   const { template } = synth();
   const statements = roleStatements(template, 'AuthTokenRole');
 
   it('is allowed every table call its adapters make, and no write to any other kind of item', async () => {
-    await expectExactTableAccess(
-      template,
-      statements,
-      await tokenCalls(),
-      [
-        'dynamodb:GetItem',
-        'dynamodb:BatchGetItem',
-        'dynamodb:Query',
-        'dynamodb:PutItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:UpdateItem',
-      ],
-      (kind, action) =>
-        (kind === 'replay' && (action === 'dynamodb:PutItem' || action === 'dynamodb:DeleteItem')) ||
-        (kind === 'code' && action === 'dynamodb:UpdateItem') ||
-        ((kind === 'grant' || kind === 'refresh') &&
-          (action === 'dynamodb:PutItem' || action === 'dynamodb:UpdateItem')),
-    );
+    await expectExactTableAccess(template, statements, await tokenCalls(), TOKEN_ACTIONS, tokenWrites);
   });
 
   it('may not query the index: the token path never lists registrations', async () => {
@@ -801,20 +800,9 @@ describe("the token function's access with Dynamic Client Registration on", () =
       template,
       statements,
       [...(await tokenCalls()), ...requests],
-      [
-        'dynamodb:GetItem',
-        'dynamodb:BatchGetItem',
-        'dynamodb:Query',
-        'dynamodb:PutItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:UpdateItem',
-      ],
+      TOKEN_ACTIONS,
       // The probes write an arbitrary attribute: still nothing under DCR#.
-      (kind, action) =>
-        (kind === 'replay' && (action === 'dynamodb:PutItem' || action === 'dynamodb:DeleteItem')) ||
-        (kind === 'code' && action === 'dynamodb:UpdateItem') ||
-        ((kind === 'grant' || kind === 'refresh') &&
-          (action === 'dynamodb:PutItem' || action === 'dynamodb:UpdateItem')),
+      tokenWrites,
     );
     expect(requests).toEqual([
       {
