@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { DeleteItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { randomTokenId } from '../../core/access-token';
 import type { RecordedUse, ReplayStore, SingleUse } from '../../core/ports';
 import { toItem } from './attributes';
 import { isConditionalCheckFailed, storeCall } from './errors';
@@ -23,7 +23,8 @@ export class DynamoReplayStore implements ReplayStore {
     const { client, tableName } = this.options;
     const key = replayKey(use.namespace, use.id);
     const { partitionKey, sortKey, ttlAttribute } = TABLE_KEYS;
-    const writer = randomBytes(16).toString('base64url');
+    // 128 random bits, from the pool that token ids come from: one CSPRNG call per record cost more than the bits.
+    const writer = randomTokenId();
     const command = new PutItemCommand({
       TableName: tableName,
       Item: toItem({
