@@ -475,6 +475,7 @@ export class IdJagAuthorizationServer extends Construct {
       this.registerFunction = this.handlerFunction('Register', 'register', retention, removalPolicy, {
         AUTH_SERVER_CONFIG: serverConfig,
         TABLE_NAME: this.table.tableName,
+        ...metrics,
       });
       this.grantRegisterFunction(this.registerFunction);
       this.addRegisterRoute(this.registerFunction, {
@@ -670,6 +671,42 @@ export class IdJagAuthorizationServer extends Construct {
    */
   metricRevocationFailures(errorCode?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('RevocationFailures', props, errorCode);
+  }
+
+  /**
+   * Clients registered at `/register` (Dynamic Client Registration).
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
+   */
+  metricClientsRegistered(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ClientsRegistered', props);
+  }
+
+  /**
+   * Registration requests refused for their metadata (`invalid_redirect_uri`, `invalid_client_metadata`, a bad
+   * request), optionally by error code.
+   * @param errorCode Only the requests that ended with this OAuth error code (the metric's `Error` dimension);
+   *   all of them when omitted.
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
+   */
+  metricRegistrationRejections(errorCode?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RegistrationRejections', props, errorCode);
+  }
+
+  /**
+   * Registration requests refused because the cap of unexpired registrations is reached: registration is closed to
+   * every client until registrations expire (`dynamicClientRegistration.maxClients`).
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
+   */
+  metricRegistrationsRefusedAtCap(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RegistrationsRefusedAtCap', props);
+  }
+
+  /**
+   * Registration requests that failed with a 5xx (DynamoDB, or a bug).
+   * @param props Options that override the metric's defaults (the sum over 5 minutes).
+   */
+  metricRegistrationFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RegistrationFailures', props);
   }
 
   private metric(name: string, props?: cloudwatch.MetricOptions, errorCode?: string): cloudwatch.Metric {
@@ -1055,6 +1092,16 @@ export class IdJagAuthorizationServer extends Construct {
           'or a client raced its own refresh. The token function logs each with outcome refresh_token_reused, the ' +
           'client, the tenant and the grant id: see the runbook in docs/admin-cli.md#runbook-cutting-someone-off.',
         this.metricRefreshTokenReuse(),
+        1,
+      );
+    }
+    if (this.registerFunction) {
+      alarm(
+        'RegistrationClosedAlarm',
+        'Dynamic Client Registration refused a client because the cap of unexpired registrations is reached: no new ' +
+          'client can register until registrations expire. A flood of registrations, or a cap too low for the ' +
+          'clients in use: raise dynamicClientRegistration.maxClients or lower unusedLifetime (docs/clients.md).',
+        this.metricRegistrationsRefusedAtCap(),
         1,
       );
     }

@@ -30,7 +30,8 @@ import { generateClientSecret, hashClientSecret } from './secrets';
 /** One record per registration request; never the client secret. */
 export interface RegistrationAudit {
   readonly event: 'client_registration';
-  readonly outcome: 'registered' | 'rejected' | 'failed';
+  /** `closed`: refused because the deployment's cap of registrations is reached (an alarm watches this). */
+  readonly outcome: 'registered' | 'rejected' | 'closed' | 'failed';
   readonly client?: string;
   readonly clientAuthMethod?: string;
   readonly error?: string;
@@ -126,7 +127,10 @@ export function createRegistrationEndpoint(
       };
       const expiresAt = now + settings.unusedLifetimeSeconds;
       const stored = await deps.registrations.register(client, now, { expiresAt, maxClients: settings.maxClients });
-      if (stored === 'full') throw new InvalidClientMetadataError(REGISTRATION_CLOSED, 'client limit reached');
+      if (stored === 'full') {
+        const closed = new InvalidClientMetadataError(REGISTRATION_CLOSED, 'client limit reached');
+        return finish(errorResponse(closed), 'closed', { error: closed.error, reason: closed.reason });
+      }
       audit.client = clientId;
 
       return finish(

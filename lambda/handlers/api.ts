@@ -8,7 +8,7 @@ import { createRegistrationEndpoint, type RegistrationEndpointDeps } from '../co
 import { createRevocationEndpoint } from '../core/revocation';
 import { createTokenEndpoint, type TokenEndpointDeps } from '../core/token-endpoint';
 import type { Logger } from './logger';
-import { decisionMetrics, type MetricsTarget, revocationMetrics } from './metrics';
+import { decisionMetrics, type MetricsTarget, registrationMetrics, revocationMetrics } from './metrics';
 
 /** An API Gateway HTTP API (payload format 2.0) handler. */
 export type HttpApiHandler = (
@@ -134,15 +134,21 @@ export function createRevocationHandler(
 }
 
 /**
- * The registration endpoint (RFC 7591): one audit line per request (the client id, never its secret), then the
- * response.
+ * The registration endpoint (RFC 7591): one audit line per request (the client id, never its secret; with its
+ * metrics, when a target is given), then the response.
  */
 export function createRegistrationHandler(
   wiring: () => Promise<RegistrationEndpointDeps>,
   logger: Logger,
+  metrics?: MetricsTarget,
 ): HttpApiHandler {
   const endpoint = once(async () => createRegistrationEndpoint(await wiring()));
-  return decisionHandler(endpoint, logger, 'registration decision');
+  return decisionHandler(
+    endpoint,
+    logger,
+    'registration decision',
+    metrics && ((audit) => registrationMetrics(audit, metrics, Date.now())),
+  );
 }
 
 /** Runs an endpoint and logs its one audit record (error level for a failure) with its metrics, then answers. */

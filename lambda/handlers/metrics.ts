@@ -1,5 +1,6 @@
 import type { AuditRecord } from '../core/audit';
 import type { InteractionAudit } from '../core/authorize/endpoint';
+import type { RegistrationAudit } from '../core/registration';
 import type { RevocationAudit } from '../core/revocation';
 
 export interface MetricsTarget {
@@ -22,6 +23,17 @@ const REVOCATION_METRIC_BY_OUTCOME = {
   ignored: 'RevocationsIgnored',
   rejected: 'RevocationRejections',
   failed: 'RevocationFailures',
+} as const;
+
+/**
+ * Dynamic Client Registration requests, by outcome: a client registered, a request refused for its metadata, one
+ * refused because the cap is reached (registration is closed to everyone until registrations expire), a failure.
+ */
+const REGISTRATION_METRIC_BY_OUTCOME = {
+  registered: 'ClientsRegistered',
+  rejected: 'RegistrationRejections',
+  closed: 'RegistrationsRefusedAtCap',
+  failed: 'RegistrationFailures',
 } as const;
 
 /**
@@ -53,6 +65,21 @@ export function revocationMetrics(
   timestamp: number,
 ): Record<string, unknown> {
   return embeddedMetrics(target, timestamp, REVOCATION_METRIC_BY_OUTCOME[audit.outcome], 'RevocationLatency', audit);
+}
+
+/** The same for one registration request (RFC 7591). */
+export function registrationMetrics(
+  audit: RegistrationAudit,
+  target: MetricsTarget,
+  timestamp: number,
+): Record<string, unknown> {
+  return embeddedMetrics(
+    target,
+    timestamp,
+    REGISTRATION_METRIC_BY_OUTCOME[audit.outcome],
+    'RegistrationLatency',
+    audit,
+  );
 }
 
 /** The same for one decision of the interactive flow's browser-facing endpoints (`/authorize`, `/callback`). */

@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoClientRegistrations } from '../adapters/dynamodb/client-registrations';
 import { systemClock } from '../core/ports';
 import { createRegistrationHandler, once } from './api';
-import { loggerFrom, requireVariable, serverConfigFrom } from './environment';
+import { loggerFrom, metricsTargetFrom, requireVariable, serverConfigFrom } from './environment';
 
 const logger = loggerFrom(process.env, 'register');
 const wiring = once(() => {
@@ -16,4 +16,4 @@ const wiring = once(() => {
 });
 wiring().catch(() => undefined);
 
-export const handler = createRegistrationHandler(wiring, logger);
+export const handler = createRegistrationHandler(wiring, logger, metricsTargetFrom(process.env));

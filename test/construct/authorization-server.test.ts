@@ -938,9 +938,39 @@ describe('dynamic client registration', () => {
       expect(environmentOf(template, 'register')).toEqual({
         AUTH_SERVER_CONFIG: environmentOf(template, 'token').AUTH_SERVER_CONFIG,
         TABLE_NAME: { Ref: expect.stringMatching(/^AuthTable/) },
+        METRICS_NAMESPACE: 'IdJagAuthorizationServer',
+        METRICS_SERVER_NAME: server.metricsServerName,
         NODE_OPTIONS: '--enable-source-maps',
       });
       template.resourceCountIs('AWS::Lambda::Function', 5);
+    });
+
+    it('alarms as soon as the cap refuses a client (registration closed to everyone), and offers its metrics', () => {
+      const alarms = template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { MetricName: 'RegistrationsRefusedAtCap' },
+      });
+      expect(Object.keys(alarms)).toEqual([expect.stringMatching(/^AuthRegistrationClosedAlarm/)]);
+      expect(Object.values(alarms)[0]!.Properties).toMatchObject({
+        Namespace: 'IdJagAuthorizationServer',
+        Dimensions: [{ Name: 'Server', Value: server.metricsServerName }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmDescription: expect.stringMatching(/maxClients/),
+      });
+      expect(server.metricClientsRegistered().metricName).toBe('ClientsRegistered');
+      expect(server.metricRegistrationFailures().metricName).toBe('RegistrationFailures');
+      expect(server.metricRegistrationRejections('invalid_redirect_uri').dimensions).toEqual({
+        Server: server.metricsServerName,
+        Error: 'invalid_redirect_uri',
+      });
+      const { template: off } = synth();
+      expect(
+        Object.keys(
+          off.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'RegistrationsRefusedAtCap' } }),
+        ),
+      ).toEqual([]);
     });
 
     it('tells every function the defaults: a cap of 1000, 30 days', () => {

@@ -252,7 +252,11 @@ describe('dynamic client registration (RFC 7591)', () => {
       error: 'invalid_client_metadata',
       error_description: REGISTRATION_CLOSED,
     });
-    expect(audit).toMatchObject({ outcome: 'rejected', reason: 'client limit reached' });
+    expect(audit).toMatchObject({
+      outcome: 'closed',
+      error: 'invalid_client_metadata',
+      reason: 'client limit reached',
+    });
     expect(registry.clients.size).toBe(3);
   });
 
