@@ -11,7 +11,7 @@ import {
   isStorableIdentifier,
   MAX_CLIENT_ID_BYTES,
 } from './model';
-import type { KeyResolver, Registry, SingleUse } from './ports';
+import type { KeyResolver, Registry, ReplayStore, SingleUse } from './ports';
 import { verifyAgainstDecoy, verifyClientSecret } from './secrets';
 import { singleUse } from './single-use';
 
@@ -30,6 +30,25 @@ export interface ClientAuthDeps {
 
 /** One public description for every authentication failure: the caller learns nothing about which clients exist. */
 const FAILED = 'client authentication failed';
+
+/** The refusal of a private_key_jwt client assertion that was already used (RFC 7523 §3: a JWT is accepted once). */
+export function clientAssertionReplayed(): InvalidClientError {
+  return new InvalidClientError(FAILED, 'client assertion replayed');
+}
+
+/**
+ * Records a private_key_jwt client assertion as used, or refuses the request if it was: for the endpoints that record
+ * it alone, before they act on anything else the request carries (a code, a refresh token), so that a replayed
+ * assertion spends none of it. The jwt-bearer grant records it beside the ID-JAG instead (grants/jwt-bearer.ts).
+ */
+export async function recordClientAssertion(
+  replayStore: ReplayStore,
+  authenticated: AuthenticatedClient,
+  now: number,
+): Promise<void> {
+  if (authenticated.singleUse === undefined) return;
+  if ((await replayStore.recordOnce(authenticated.singleUse, now)) === undefined) throw clientAssertionReplayed();
+}
 
 function failure(reason: string, basicUsed: boolean): InvalidClientError {
   // RFC 6749 §5.2: answer a failed Authorization header with a challenge for the scheme the client used.

@@ -1,4 +1,4 @@
-import { authenticateClient } from './client-auth';
+import { authenticateClient, recordClientAssertion } from './client-auth';
 import { InvalidRequestError, MethodNotAllowedError, toOAuthError } from './errors';
 import type { TokenEndpointDeps } from './grants/context';
 import { errorResponse, type HttpRequest, type HttpResponse, header, readForm } from './http';
@@ -53,6 +53,8 @@ export function createRevocationEndpoint(
       const authenticated = await authenticateClient(header(request, 'authorization'), form, deps, now);
       audit.client = authenticated.client.clientId;
       audit.clientAuthMethod = authenticated.method;
+      // A replayed client assertion may not revoke: its grant is its client's to end.
+      await recordClientAssertion(deps.replayStore, authenticated, now);
 
       const ok: HttpResponse = { status: 200, headers: { 'Cache-Control': 'no-store', Pragma: 'no-cache' }, body: '' };
       const record = isRefreshTokenValue(token)

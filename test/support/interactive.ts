@@ -387,7 +387,11 @@ export async function signInFirstParty(
   x: InteractiveFixture,
   clientId: string,
   params: Record<string, string> = {},
-): Promise<{ readonly redeem: () => ReturnType<InteractiveFixture['token']> }> {
+): Promise<{
+  readonly redeem: () => ReturnType<InteractiveFixture['token']>;
+  /** The redemption's form, for a test that authenticates the client itself. */
+  readonly form: Record<string, string>;
+}> {
   const { verifier, challenge } = pkce();
   const { interaction } = await x.send(
     x.endpoint.authorize,
@@ -402,7 +406,7 @@ export async function signInFirstParty(
     code_verifier: verifier,
     client_id: clientId,
   };
-  return { redeem: () => x.token(tokenRequest(undefined, { authorization: null, form })) };
+  return { redeem: () => x.token(tokenRequest(undefined, { authorization: null, form })), form };
 }
 
 /** A PKCE pair (RFC 7636, S256). */

@@ -1,10 +1,9 @@
 import { accessTokenClaims, signJwt } from '../access-token';
 import { validateIdentityAssertion } from '../assertion';
 import { hashJti, truncate } from '../audit';
-import { authenticateClient } from '../client-auth';
+import { clientAssertionReplayed } from '../client-auth';
 import { isResourceIndicator, isScopeToken, type ServerConfig } from '../config';
 import {
-  InvalidClientError,
   InvalidGrantError,
   InvalidRequestError,
   InvalidScopeError,
@@ -12,10 +11,11 @@ import {
   UnauthorizedClientError,
 } from '../errors';
 import { decideGrant } from '../grant';
-import { type FormParameters, header } from '../http';
+import type { FormParameters } from '../http';
 import { decodeUnverified } from '../jwt';
 import { clientServesTenant, JWT_BEARER_GRANT_TYPE } from '../model';
 import type { RecordedUse, SingleUse } from '../ports';
+import { authenticateForGrant } from './client-request';
 import type { GrantRequest, IssuedToken, TokenEndpointDeps } from './context';
 
 /**
@@ -23,19 +23,13 @@ import type { GrantRequest, IssuedToken, TokenEndpointDeps } from './context';
  * assertion-authz-grant): the hot path. Two remote calls when the registry is cached: the single-use record and the
  * signature, concurrently.
  */
-export async function jwtBearerGrant(
-  deps: TokenEndpointDeps,
-  { request, form, now, audit }: GrantRequest,
-): Promise<IssuedToken> {
+export async function jwtBearerGrant(deps: TokenEndpointDeps, grantRequest: GrantRequest): Promise<IssuedToken> {
+  const { form, now, audit } = grantRequest;
   const { config } = deps;
   const tokenRequest = parseJwtBearerRequest(form, config);
   try {
-    const authenticated = await authenticateClient(header(request, 'authorization'), form, deps, now);
-    audit.client = authenticated.client.clientId;
-    audit.clientAuthMethod = authenticated.method;
-    if (!authenticated.client.grantTypes.includes(JWT_BEARER_GRANT_TYPE)) {
-      throw new UnauthorizedClientError('the client may not use this grant type');
-    }
+    // Its client assertion, if any, is recorded below beside the ID-JAG, concurrently with signing.
+    const authenticated = await authenticateForGrant(JWT_BEARER_GRANT_TYPE, deps, grantRequest);
 
     const validated = await validateIdentityAssertion(
       tokenRequest.assertion,
@@ -125,7 +119,7 @@ async function recordAndSign(
     if (clientAssertionRecord.status === 'rejected') throw clientAssertionRecord.reason;
     if (assertionRecord.status === 'rejected') throw assertionRecord.reason;
     if (clientAssertionRecord.value === undefined) {
-      throw new InvalidClientError('client authentication failed', 'client assertion replayed');
+      throw clientAssertionReplayed();
     }
     if (assertionRecord.value === undefined)
       throw new InvalidGrantError('assertion has already been used', 'jti replayed');
