@@ -4,6 +4,11 @@ import type { RefreshTokenLifetimes } from './config';
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const AUTHORIZATION_CODE_GRANT_TYPE = 'authorization_code';
 export const REFRESH_TOKEN_GRANT_TYPE = 'refresh_token';
+/**
+ * The interactive flow's grants: all that a client which registered itself (DCR) or is known only by its metadata
+ * document (CIMD) may use; never jwt-bearer.
+ */
+export const INTERACTIVE_GRANT_TYPES: readonly string[] = [AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE];
 export const ID_JAG_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
 export const CLIENT_ASSERTION_TYPE_JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 

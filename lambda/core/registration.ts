@@ -22,7 +22,7 @@ import {
   type Client,
   type ClientAuthMethod,
   DYNAMIC_CLIENT_ID_PREFIX,
-  REFRESH_TOKEN_GRANT_TYPE,
+  INTERACTIVE_GRANT_TYPES,
 } from './model';
 import type { ClientRegistrations, Clock } from './ports';
 import { generateClientSecret, hashClientSecret } from './secrets';
@@ -52,8 +52,6 @@ export interface RegistrationEndpointDeps {
   readonly elapsedMs?: () => number;
 }
 
-/** What a registered client may be: the interactive flow's grants only. */
-const GRANT_TYPES: readonly string[] = [AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE];
 /** `none` for a public client; a secret-based method for a confidential one (the secret is ours to generate). */
 const AUTH_METHODS: readonly ClientAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
 const APPLICATION_TYPES = ['web', 'native'] as const;
@@ -235,13 +233,13 @@ function grantTypesOf(value: unknown): string[] {
   if (value === undefined) return [AUTHORIZATION_CODE_GRANT_TYPE];
   if (!isStringArray(value)) throw new InvalidClientMetadataError('grant_types must be a list of strings');
   const unique = [...new Set(value)];
-  if (!unique.every((grant) => GRANT_TYPES.includes(grant))) {
+  if (!unique.every((grant) => INTERACTIVE_GRANT_TYPES.includes(grant))) {
     throw new InvalidClientMetadataError('grant_types may only be authorization_code and refresh_token');
   }
   if (!unique.includes(AUTHORIZATION_CODE_GRANT_TYPE)) {
     throw new InvalidClientMetadataError('grant_types must include authorization_code');
   }
-  return GRANT_TYPES.filter((grant) => unique.includes(grant));
+  return INTERACTIVE_GRANT_TYPES.filter((grant) => unique.includes(grant));
 }
 
 /** RFC 7591 §2: absent means `code`, the only response type this server has. */

@@ -6,7 +6,13 @@ import {
   parseHttpsUrl,
   redirectUriProblem,
 } from '../config';
-import type { Client, ClientAuthMethod, ClientDisplay } from '../model';
+import {
+  AUTHORIZATION_CODE_GRANT_TYPE,
+  type Client,
+  type ClientAuthMethod,
+  type ClientDisplay,
+  REFRESH_TOKEN_GRANT_TYPE,
+} from '../model';
 
 /**
  * Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document-03): a client names itself by an https
@@ -39,8 +45,6 @@ export const MAX_CLIENT_NAME_LENGTH = 100;
 const SECRET_AUTH_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
 /** JWK members that carry private or symmetric key material (RFC 7518 §6.2.2, §6.3.2, §6.4.1). */
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
-const AUTHORIZATION_CODE = 'authorization_code';
-const REFRESH_TOKEN = 'refresh_token';
 
 /**
  * True when clientId names a metadata document (draft §3): an https URL with a path other than `/`, no userinfo, no
@@ -140,11 +144,15 @@ function redirectUrisOf(value: unknown): { list: string[] } | { problem: string 
  * (jwt-bearer for a listed client) is the operator's to give, not the document's.
  */
 function grantTypesOf(value: unknown): { list: string[] } | { problem: string } {
-  if (value === undefined) return { list: [AUTHORIZATION_CODE] };
-  if (!isStringArray(value) || !value.includes(AUTHORIZATION_CODE)) {
+  if (value === undefined) return { list: [AUTHORIZATION_CODE_GRANT_TYPE] };
+  if (!isStringArray(value) || !value.includes(AUTHORIZATION_CODE_GRANT_TYPE)) {
     return { problem: 'grant_types must be a list of strings that includes authorization_code' };
   }
-  return { list: value.includes(REFRESH_TOKEN) ? [AUTHORIZATION_CODE, REFRESH_TOKEN] : [AUTHORIZATION_CODE] };
+  return {
+    list: value.includes(REFRESH_TOKEN_GRANT_TYPE)
+      ? [AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE]
+      : [AUTHORIZATION_CODE_GRANT_TYPE],
+  };
 }
 
 interface Authentication {

@@ -1,5 +1,5 @@
 import type { ClientIdMetadataDocumentPolicy } from '../config';
-import { AUTHORIZATION_CODE_GRANT_TYPE, type Client, REFRESH_TOKEN_GRANT_TYPE } from '../model';
+import { type Client, INTERACTIVE_GRANT_TYPES } from '../model';
 import type { Registry } from '../ports';
 import { type ClientMetadataDocuments, clientFromMetadataDocument, isClientIdMetadataUrl } from './metadata-document';
 
@@ -12,9 +12,6 @@ export interface MetadataDocumentClientsOptions {
   readonly refused?: (clientId: string, reason: string) => void;
 }
 
-/** The grants an unlisted CIMD client may use: the interactive flow's, never jwt-bearer (PROTOCOL.md §13). */
-const UNLISTED_GRANT_TYPES: readonly string[] = [AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE];
-
 /**
  * The registry, with clients known by their metadata document (CIMD) besides the registered ones. For a `client_id`
  * that is a metadata document URL, the document (fetched and cached by `documents`) says what the client is: its
@@ -23,7 +20,7 @@ const UNLISTED_GRANT_TYPES: readonly string[] = [AUTHORIZATION_CODE_GRANT_TYPE, 
  * - registered under its URL (listed): the registration's grants (jwt-bearer too), scopes, tenants, lifetimes and
  *   enabled flag; its keys when the registration has none of its own;
  * - not registered: accepted only when the policy is enabled and allows its host, for the interactive grants only,
- *   every tenant and scope, never first party (the consent page always shows).
+ *   every tenant and scope, never first party (the consent page always shows); never jwt-bearer (PROTOCOL.md §13).
  * A document that cannot be had or does not describe a client makes the client unknown: `invalid_client` at the
  * token endpoint, the error page at `/authorize`, never a server error.
  */
@@ -61,7 +58,7 @@ export function withMetadataDocumentClients(registry: Registry, options: Metadat
 function unlisted(documented: Client, display: Client['display']): Client {
   return {
     ...documented,
-    grantTypes: documented.grantTypes.filter((grant) => UNLISTED_GRANT_TYPES.includes(grant)),
+    grantTypes: documented.grantTypes.filter((grant) => INTERACTIVE_GRANT_TYPES.includes(grant)),
     tenants: ['*'],
     scopes: undefined,
     firstParty: false,
