@@ -61,37 +61,7 @@ describe('GrantAdmin', () => {
   const ids = (count: number, prefix = 'g') =>
     Array.from({ length: count }, (_, n) => `${prefix}-${String(n).padStart(3, '0')}`);
 
-  /**
-   * A client of the same dynalite that records each command it sends and lets `edit` change a BatchGetItem's request
-   * and answer, as DynamoDB does under load when it leaves keys unprocessed.
-   */
-  function recordingClient(edit?: (call: number, keys: unknown[]) => number): {
-    client: DynamoDBClient;
-    sent: string[];
-  } {
-    const sent: string[] = [];
-    const recording = dynamo.client();
-    let batchCalls = 0;
-    recording.middlewareStack.add(
-      (next, context) => async (args) => {
-        sent.push(String(context.commandName));
-        if (context.commandName !== 'BatchGetItemCommand' || !edit) return next(args);
-        const input = args.input as { RequestItems: Record<string, { Keys: unknown[] }> };
-        const request = input.RequestItems[tableName]!;
-        const processed = edit(batchCalls++, request.Keys);
-        const left = request.Keys.slice(processed);
-        const result = await next({
-          ...args,
-          input: { ...input, RequestItems: { [tableName]: { ...request, Keys: request.Keys.slice(0, processed) } } },
-        });
-        const output = result.output as { UnprocessedKeys?: Record<string, unknown> };
-        if (left.length > 0) output.UnprocessedKeys = { [tableName]: { ...request, Keys: left } };
-        return result;
-      },
-      { step: 'initialize' },
-    );
-    return { client: recording, sent };
-  }
+  const recordingClient = (edit?: (call: number, keys: unknown[]) => number) => dynamo.recordingClient(tableName, edit);
 
   it("reads every page of a tenant's partition, and finds a user by sub, IdP subject or email", async () => {
     await create([

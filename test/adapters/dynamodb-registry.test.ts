@@ -134,18 +134,7 @@ describe('DynamoRegistry', () => {
   }
 
   /** A client of the same dynalite that records the name of every command it sends. */
-  function countingClient(): { client: DynamoDBClient; sent: string[] } {
-    const sent: string[] = [];
-    const counting = dynamo.client();
-    counting.middlewareStack.add(
-      (next, context) => (args) => {
-        sent.push(String(context.commandName));
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
-    return { client: counting, sent };
-  }
+  const countingClient = () => dynamo.recordingClient(tableName);
 
   const putRaw = (record: Parameters<typeof toItem>[0]) =>
     client.send(new PutItemCommand({ TableName: tableName, Item: toItem(record) }));
@@ -167,6 +156,31 @@ describe('DynamoRegistry', () => {
       { trust: globexTrust, tenant: GLOBEX },
     ]);
     expect(reports).toEqual([]);
+  });
+
+  it("asks again at once for an issuer's tenants DynamoDB left unprocessed, and answers 503 when it keeps doing so", async () => {
+    const ids = ['t1', 't2', 't3', 't4'];
+    await seed(
+      ...ids.map((id): Entity => ({ kind: 'tenant', value: { id, enabled: true } })),
+      ...ids.map((id): Entity => ({ kind: 'issuer', value: trust({ tenantId: id, issuer: SHARED, tenantClaim: id }) })),
+    );
+    // Half the keys in the first answer, the rest in the second; then one key per answer, too few for four keys.
+    const twice = dynamo.recordingClient(tableName, (call, keys) => (call === 0 ? keys.length / 2 : keys.length));
+    const slowly = dynamo.recordingClient(tableName, () => 1);
+    try {
+      expect(
+        (await registry({ client: twice.client }).trustsForIssuer(SHARED)).map((found) => found.tenant.id).sort(),
+      ).toEqual(ids);
+      expect(twice.sent.filter((name) => name === 'BatchGetItemCommand')).toHaveLength(2);
+      await expect(registry({ client: slowly.client }).trustsForIssuer(SHARED)).rejects.toThrow(
+        TemporarilyUnavailableError,
+      );
+      // Three requests, the registry's attempts (the token path asks again without waiting).
+      expect(slowly.sent.filter((name) => name === 'BatchGetItemCommand')).toHaveLength(3);
+    } finally {
+      twice.client.destroy();
+      slowly.client.destroy();
+    }
   });
 
   it('returns disabled trusts and disabled tenants too, for the core to reject', async () => {
@@ -575,15 +589,7 @@ describe('DynamoRegistry', () => {
     });
 
     it('keeps at most maxCacheEntries answers, so unknown issuers cannot grow it without bound', async () => {
-      const sent: string[] = [];
-      const counting = dynamo.client();
-      counting.middlewareStack.add(
-        (next) => (args) => {
-          sent.push('call');
-          return next(args);
-        },
-        { step: 'initialize' },
-      );
+      const { client: counting, sent } = countingClient();
       try {
         const r = new DynamoRegistry({ client: counting, tableName, nowMs: () => nowMs, maxCacheEntries: 2 });
         for (const n of [1, 2, 3]) await r.trustsForIssuer(`https://spray${n}.example`);

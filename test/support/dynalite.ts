@@ -31,6 +31,39 @@ export class LocalDynamo {
     });
   }
 
+  /**
+   * A client of this server that records the name of each command it sends and lets `edit` cut a BatchGetItem on
+   * `tableName` short: `edit(call, keys)` says how many of the keys to process, and the rest come back unprocessed, as
+   * DynamoDB does under load.
+   */
+  recordingClient(
+    tableName: string,
+    edit?: (call: number, keys: unknown[]) => number,
+  ): { client: DynamoDBClient; sent: string[] } {
+    const sent: string[] = [];
+    const recording = this.client();
+    let batchCalls = 0;
+    recording.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push(String(context.commandName));
+        if (context.commandName !== 'BatchGetItemCommand' || !edit) return next(args);
+        const input = args.input as { RequestItems: Record<string, { Keys: unknown[] }> };
+        const request = input.RequestItems[tableName]!;
+        const processed = edit(batchCalls++, request.Keys);
+        const left = request.Keys.slice(processed);
+        const result = await next({
+          ...args,
+          input: { ...input, RequestItems: { [tableName]: { ...request, Keys: request.Keys.slice(0, processed) } } },
+        });
+        const output = result.output as { UnprocessedKeys?: Record<string, unknown> };
+        if (left.length > 0) output.UnprocessedKeys = { [tableName]: { ...request, Keys: left } };
+        return result;
+      },
+      { step: 'initialize' },
+    );
+    return { client: recording, sent };
+  }
+
   /** Creates a table with the production key schema under a fresh name. */
   async createTable(client: DynamoDBClient = this.client()): Promise<string> {
     const tableName = `test-${randomUUID()}`;

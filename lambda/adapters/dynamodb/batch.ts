@@ -13,8 +13,14 @@ const BACKOFF_BASE_MS = 50;
 
 export interface BatchGetOptions {
   readonly consistentRead?: boolean;
-  /** Waits between attempts at keys DynamoDB left unprocessed. @default setTimeout */
+  /** Requests per chunk, counting those for keys DynamoDB left unprocessed. @default 5 */
+  readonly attempts?: number;
+  /** Waits between attempts (`ms` grows from 50, doubling). @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Wraps each request, for a caller that maps the store's errors (storeCall). */
+  readonly call?: (send: () => Promise<BatchGetItemCommandOutput>) => Promise<BatchGetItemCommandOutput>;
+  /** The error when keys are still unprocessed after the last attempt. */
+  readonly unprocessed?: () => Error;
 }
 
 /**
@@ -33,7 +39,7 @@ export async function batchGetItems(
       Keys: keys.slice(start, start + BATCH_GET_MAX_KEYS),
       ...(options.consistentRead ? { ConsistentRead: true } : {}),
     };
-    items.push(...(await batchGetChunk(client, tableName, request, options.sleep ?? sleep)));
+    items.push(...(await batchGetChunk(client, tableName, request, options)));
   }
   return items;
 }
@@ -42,22 +48,24 @@ async function batchGetChunk(
   client: DynamoDBClient,
   tableName: string,
   request: KeysAndAttributes,
-  wait: (ms: number) => Promise<void>,
+  options: BatchGetOptions,
 ): Promise<Item[]> {
+  const { attempts = BATCH_ATTEMPTS, sleep = wait, call = (send) => send() } = options;
   const items: Item[] = [];
   let pending: KeysAndAttributes | undefined = request;
   for (let attempt = 0; pending?.Keys?.length; attempt++) {
-    if (attempt === BATCH_ATTEMPTS) throw new Error('DynamoDB left keys unprocessed; try again later');
-    if (attempt > 0) await wait(BACKOFF_BASE_MS * 2 ** (attempt - 1));
-    const result: BatchGetItemCommandOutput = await client.send(
-      new BatchGetItemCommand({ RequestItems: { [tableName]: pending } }),
-    );
+    if (attempt === attempts) {
+      throw options.unprocessed?.() ?? new Error('DynamoDB left keys unprocessed; try again later');
+    }
+    if (attempt > 0) await sleep(BACKOFF_BASE_MS * 2 ** (attempt - 1));
+    const keys: KeysAndAttributes = pending;
+    const result = await call(() => client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: keys } })));
     items.push(...(result.Responses?.[tableName] ?? []));
     pending = result.UnprocessedKeys?.[tableName];
   }
   return items;
 }
 
-function sleep(ms: number): Promise<void> {
+function wait(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,9 +1,4 @@
-import {
-  BatchGetItemCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  type KeysAndAttributes,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { TemporarilyUnavailableError } from '../../core/errors';
 import {
   type Client,
@@ -18,6 +13,7 @@ import {
 } from '../../core/model';
 import type { Registry } from '../../core/ports';
 import type { Item } from './attributes';
+import { batchGetItems } from './batch';
 import { LookupCache } from './cache';
 import { storeCall } from './errors';
 import {
@@ -54,7 +50,6 @@ export interface DynamoRegistryOptions {
 
 /** BatchGetItem leaves keys unprocessed under load; they are asked for again a few times before giving up. */
 const BATCH_ATTEMPTS = 3;
-const BATCH_MAX_KEYS = 100;
 
 /**
  * The registry in the single DynamoDB table: one Query resolves an issuer's trusts, one BatchGetItem their tenants,
@@ -159,32 +154,22 @@ export class DynamoRegistry implements Registry {
   }
 
   private async loadTenants(tenantIds: readonly string[]): Promise<Map<string, Tenant>> {
+    const { client, tableName } = this.options;
+    const keys = tenantIds.map((id) => keyAttributes(tenantKey(id)));
+    const items = await batchGetItems(client, tableName, keys, {
+      // On the token path: ask again at once, a few times, rather than hold the request.
+      attempts: BATCH_ATTEMPTS,
+      sleep: async () => undefined,
+      call: storeCall,
+      // Deciding without some tenants could wrongly reject a request; let the caller retry instead.
+      unprocessed: () => new TemporarilyUnavailableError('dynamodb unprocessed keys'),
+    });
     const tenants = new Map<string, Tenant>();
-    for (let start = 0; start < tenantIds.length; start += BATCH_MAX_KEYS) {
-      const keys = tenantIds.slice(start, start + BATCH_MAX_KEYS).map((id) => keyAttributes(tenantKey(id)));
-      for (const item of await this.batchGet(keys)) {
-        const tenant = this.valid(item, decodeTenant(item));
-        if (tenant) tenants.set(tenant.id, tenant);
-      }
+    for (const item of items) {
+      const tenant = this.valid(item, decodeTenant(item));
+      if (tenant) tenants.set(tenant.id, tenant);
     }
     return tenants;
-  }
-
-  private async batchGet(keys: Item[]): Promise<Item[]> {
-    const { client, tableName } = this.options;
-    const items: Item[] = [];
-    let request: KeysAndAttributes | undefined = { Keys: keys };
-    for (let attempt = 0; request?.Keys?.length && attempt < BATCH_ATTEMPTS; attempt++) {
-      const pending: KeysAndAttributes = request;
-      const result = await storeCall(() =>
-        client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: pending } })),
-      );
-      items.push(...(result.Responses?.[tableName] ?? []));
-      request = result.UnprocessedKeys?.[tableName];
-    }
-    // Deciding without some tenants could wrongly reject a request; let the caller retry instead.
-    if (request?.Keys?.length) throw new TemporarilyUnavailableError('dynamodb unprocessed keys');
-    return items;
   }
 
   private valid<T>(item: Item, decoded: { ok: true; value: T } | { ok: false; problem: string }): T | undefined {
