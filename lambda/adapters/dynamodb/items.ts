@@ -464,10 +464,10 @@ const dynamicClientItemSchema = v.looseObject({
 });
 
 /**
- * A dynamically registered client, with its end. Whatever the item says, it is what a registration may be: every
- * tenant, any scope, never first party (the consent page always shows), its name only as its own claim.
+ * A dynamically registered client, its end as `registrationEndsAt`. Whatever the item says, it is what a registration
+ * may be: every tenant, any scope, never first party (the consent page always shows), its name only as its own claim.
  */
-export function decodeDynamicClient(item: Item): Decoded<{ client: Client; expiresAt: number }> {
+export function decodeDynamicClient(item: Item): Decoded<Client> {
   const decoded = decode(dynamicClientItemSchema, item, (value, key) => sameKey(key, dynamicClientKey(value.clientId)));
   if (!decoded.ok) return decoded;
   const { clientId, authMethod, secrets, grantTypes, enabled, redirectUris, clientName, expiresAt } = decoded.value;
@@ -483,7 +483,7 @@ export function decodeDynamicClient(item: Item): Decoded<{ client: Client; expir
     display: clientName === undefined ? undefined : { name: clientName },
     registrationEndsAt: expiresAt,
   });
-  return { ok: true, value: { client, expiresAt } };
+  return { ok: true, value: client };
 }
 
 /**

@@ -58,7 +58,6 @@ const BATCH_ATTEMPTS = 3;
 export class DynamoRegistry implements Registry {
   private readonly trusts: LookupCache<readonly RegisteredTrust[]>;
   private readonly clients: LookupCache<Client | undefined>;
-  private readonly dynamicClients: LookupCache<{ client: Client; expiresAt: number } | undefined>;
   private readonly nowMs: () => number;
   private readonly tenants: LookupCache<Tenant | undefined>;
   private readonly allConnections: LookupCache<readonly Connection[]>;
@@ -70,7 +69,6 @@ export class DynamoRegistry implements Registry {
     const nowMs = options.nowMs ?? Date.now;
     this.trusts = new LookupCache(maxAge, maxEntries, nowMs);
     this.clients = new LookupCache(maxAge, maxEntries, nowMs);
-    this.dynamicClients = new LookupCache(maxAge, maxEntries, nowMs);
     this.nowMs = nowMs;
     this.tenants = new LookupCache(maxAge, maxEntries, nowMs);
     this.allConnections = new LookupCache(maxAge, 1, nowMs);
@@ -89,11 +87,12 @@ export class DynamoRegistry implements Registry {
    */
   async getClient(clientId: string): Promise<Client | undefined> {
     if (!isStorableIdentifier(clientId, MAX_CLIENT_ID_BYTES)) return undefined;
-    if (isDynamicClientId(clientId)) {
-      const found = await this.dynamicClients.get(clientId, () => this.loadDynamicClient(clientId));
-      return found && found.expiresAt > Math.floor(this.nowMs() / 1000) ? found.client : undefined;
-    }
-    return this.clients.get(clientId, () => this.loadClient(clientId));
+    if (!isDynamicClientId(clientId)) return this.clients.get(clientId, () => this.loadClient(clientId));
+    // The prefix is reserved, so a registration never shares an id (nor a cache entry) with a registered client.
+    const found = await this.clients.get(clientId, () => this.loadDynamicClient(clientId));
+    return found?.registrationEndsAt !== undefined && found.registrationEndsAt > Math.floor(this.nowMs() / 1000)
+      ? found
+      : undefined;
   }
 
   getTenant(tenantId: string): Promise<Tenant | undefined> {
@@ -120,7 +119,7 @@ export class DynamoRegistry implements Registry {
     return item ? this.valid(item, decodeClient(item)) : undefined;
   }
 
-  private async loadDynamicClient(clientId: string): Promise<{ client: Client; expiresAt: number } | undefined> {
+  private async loadDynamicClient(clientId: string): Promise<Client | undefined> {
     const { client, tableName } = this.options;
     const { Item: item } = await storeCall(() =>
       client.send(new GetItemCommand({ TableName: tableName, Key: keyAttributes(dynamicClientKey(clientId)) })),
