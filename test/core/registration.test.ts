@@ -1,12 +1,12 @@
 import type { HttpRequest } from '../../lambda/core/http';
 import { authorizationServerMetadata } from '../../lambda/core/metadata';
-import { AUTHORIZATION_CODE_GRANT_TYPE, type Client, isDynamicClientId } from '../../lambda/core/model';
+import { AUTHORIZATION_CODE_GRANT_TYPE, isDynamicClientId } from '../../lambda/core/model';
 import type { ClientRegistrations } from '../../lambda/core/ports';
 import { createRegistrationEndpoint, REGISTRATION_CLOSED } from '../../lambda/core/registration';
 import { verifyClientSecret } from '../../lambda/core/secrets';
 import { basic, ISSUER, NOW, testConfig, tokenRequest } from '../support/fixture';
 import { createInteractiveFixture } from '../support/interactive';
-import { FixedClock, MemoryRegistry } from '../support/memory';
+import { FixedClock, MemoryClientRegistrations, MemoryRegistry } from '../support/memory';
 import { expectRejected } from '../support/outcome';
 
 const LIFETIME = 7 * 86400;
@@ -16,22 +16,9 @@ const config = (overrides: Record<string, unknown> = {}) =>
     ...overrides,
   });
 
-/** Registrations kept in a memory registry, so that the token endpoint finds them; expired ones count for nothing. */
-class MemoryRegistrations implements Pick<ClientRegistrations, 'register'> {
-  readonly expiry = new Map<string, number>();
-  constructor(readonly registry: MemoryRegistry) {}
-  async register(client: Client, now: number, options: { expiresAt: number; maxClients: number }) {
-    const live = [...this.expiry.values()].filter((expiresAt) => expiresAt > now).length;
-    if (live >= options.maxClients) return 'full' as const;
-    this.registry.clients.set(client.clientId, client);
-    this.expiry.set(client.clientId, options.expiresAt);
-    return 'registered' as const;
-  }
-}
-
 function setup(serverConfig = config()) {
   const registry = new MemoryRegistry();
-  const registrations = new MemoryRegistrations(registry);
+  const registrations = new MemoryClientRegistrations(registry);
   const clock = new FixedClock(NOW);
   const register = createRegistrationEndpoint({ config: serverConfig, registrations, clock });
   return { registry, registrations, clock, register };
@@ -77,7 +64,7 @@ describe('dynamic client registration (RFC 7591)', () => {
       firstParty: false,
       display: { name: 'My MCP client' },
     });
-    expect(registrations.expiry.get(body.client_id)).toBe(NOW + LIFETIME);
+    expect(registrations.ends.get(body.client_id)).toBe(NOW + LIFETIME);
     expect(audit).toMatchObject({ event: 'client_registration', outcome: 'registered', client: body.client_id });
   });
 
@@ -108,7 +95,7 @@ describe('dynamic client registration (RFC 7591)', () => {
 
   it('lets a confidential registered client authenticate at the token endpoint with its secret, and no other', async () => {
     const x = await createInteractiveFixture();
-    const registrations = new MemoryRegistrations(x.f.registry);
+    const registrations = new MemoryClientRegistrations(x.f.registry);
     const register = createRegistrationEndpoint({ config: config(), registrations, clock: x.f.clock });
     const body = JSON.parse(
       (

@@ -1,26 +1,12 @@
-import type { Client } from '../../lambda/core/model';
-import type { ClientRegistrations } from '../../lambda/core/ports';
 import { createRegistrationHandler } from '../../lambda/handlers/api';
 import { createLogger } from '../../lambda/handlers/logger';
 import type { MetricsTarget } from '../../lambda/handlers/metrics';
 import { httpApiEvent } from '../support/api-gateway';
 import { NOW, testConfig } from '../support/fixture';
-import { FixedClock } from '../support/memory';
+import { FixedClock, MemoryClientRegistrations } from '../support/memory';
 
 const TARGET: MetricsTarget = { namespace: 'IdJagAuthorizationServer', server: 'test-server' };
 const config = testConfig({ dynamicClientRegistration: { enabled: true, maxClients: 1 } });
-
-/** Registrations in memory, up to `maxClients`; `failing` makes the store fail as DynamoDB would. */
-class Registrations implements Pick<ClientRegistrations, 'register'> {
-  readonly clients: Client[] = [];
-  failing = false;
-  async register(client: Client, _now: number, options: { maxClients: number }) {
-    if (this.failing) throw new Error('store unavailable');
-    if (this.clients.length >= options.maxClients) return 'full' as const;
-    this.clients.push(client);
-    return 'registered' as const;
-  }
-}
 
 /**
  * The register handler's decision lines carry CloudWatch embedded metrics, one count per outcome, so that the
@@ -28,10 +14,10 @@ class Registrations implements Pick<ClientRegistrations, 'register'> {
  */
 describe('registration handler metrics', () => {
   let lines: Record<string, unknown>[];
-  let registrations: Registrations;
+  let registrations: MemoryClientRegistrations;
   beforeEach(() => {
     lines = [];
-    registrations = new Registrations();
+    registrations = new MemoryClientRegistrations();
   });
   const handler = (metrics?: MetricsTarget) =>
     createRegistrationHandler(

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { Client, Connection, RegisteredTrust, Tenant } from '../../lambda/core/model';
 import type {
+  ClientRegistrations,
   Clock,
   KeyResolver,
   KeySource,
@@ -34,6 +35,36 @@ export class MemoryRegistry implements Registry {
 
   async connections(): Promise<readonly Connection[]> {
     return this.connectionList;
+  }
+}
+
+/**
+ * Dynamically registered clients, with the DynamoDB adapter's rules: the cap counts the registrations live at `now`; an
+ * end moves only later, and never for a registration that has ended or does not exist. Each registered client is
+ * also put in `registry`, when given, so that the endpoints find it. `failing` makes every call fail as an outage.
+ */
+export class MemoryClientRegistrations implements ClientRegistrations {
+  /** Each registration's end (epoch seconds), by client id. */
+  readonly ends = new Map<string, number>();
+  failing = false;
+
+  constructor(private readonly registry?: MemoryRegistry) {}
+
+  async register(client: Client, now: number, options: { readonly expiresAt: number; readonly maxClients: number }) {
+    if (this.failing) throw new Error('store unavailable');
+    const live = [...this.ends.values()].filter((end) => end > now).length;
+    if (live >= options.maxClients) return 'full' as const;
+    this.registry?.clients.set(client.clientId, client);
+    this.ends.set(client.clientId, options.expiresAt);
+    return 'registered' as const;
+  }
+
+  async extend(clientId: string, endsAt: number, now: number) {
+    if (this.failing) throw new Error('store unavailable');
+    const current = this.ends.get(clientId);
+    if (current === undefined || current <= now || current >= endsAt) return 'unchanged' as const;
+    this.ends.set(clientId, endsAt);
+    return 'extended' as const;
   }
 }
 

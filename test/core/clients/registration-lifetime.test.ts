@@ -5,10 +5,10 @@ import {
   DYNAMIC_CLIENT_ID_PREFIX,
   REFRESH_TOKEN_GRANT_TYPE,
 } from '../../../lambda/core/model';
-import type { ClientRegistrations } from '../../../lambda/core/ports';
 import { createTokenEndpoint } from '../../../lambda/core/token-endpoint';
 import { NOW, testConfig, tokenRequest } from '../../support/fixture';
 import { createInteractiveFixture, REDIRECT_URI, signInFirstParty } from '../../support/interactive';
+import { MemoryClientRegistrations } from '../../support/memory';
 import { expectIssued } from '../../support/outcome';
 
 const DAY = 86400;
@@ -46,19 +46,6 @@ describe('renewedRegistrationEnd', () => {
   });
 });
 
-/** Registrations in memory with the adapter's rules: later only, never an ended one. */
-class MemoryRegistrations implements Pick<ClientRegistrations, 'extend'> {
-  readonly ends = new Map<string, number>();
-  failing = false;
-  async extend(clientId: string, endsAt: number, now: number) {
-    if (this.failing) throw new Error('store unavailable');
-    const current = this.ends.get(clientId);
-    if (current === undefined || current <= now || current >= endsAt) return 'unchanged' as const;
-    this.ends.set(clientId, endsAt);
-    return 'extended' as const;
-  }
-}
-
 /**
  * A dynamically registered client keeps its registration while it obtains tokens: through the token endpoint, with
  * the code and the refresh grants. (The client is marked first party here only to skip the consent page in the
@@ -67,7 +54,7 @@ class MemoryRegistrations implements Pick<ClientRegistrations, 'extend'> {
 describe('a dynamically registered client in use', () => {
   async function setup(options: { endsIn: number; dcr?: boolean }) {
     const x = await createInteractiveFixture();
-    const registrations = new MemoryRegistrations();
+    const registrations = new MemoryClientRegistrations();
     const endsAt = NOW + options.endsIn;
     registrations.ends.set(CLIENT_ID, endsAt);
     x.f.registry.clients.set(CLIENT_ID, {
