@@ -1336,14 +1336,19 @@ function validateDynamicClientRegistration(props: IdJagAuthorizationServerProps)
     [MIN_DYNAMIC_CLIENT_LIFETIME_SECONDS, '1 hour'],
     [MAX_DYNAMIC_CLIENT_LIFETIME_SECONDS, '365 days'],
   );
-  for (const [name, value] of Object.entries({ throttlingRateLimit, throttlingBurstLimit })) {
+  validateThrottle('dynamicClientRegistration', { throttlingRateLimit, throttlingBurstLimit });
+}
+
+/** A Duration prop within the core's bounds (lambda/core/config.ts), named as the prop rather than the config field. */
+/** A route's own throttle, as the props name it under `prop`: numbers of at least 0 (tokens are left to CloudFormation). */
+function validateThrottle(prop: string, throttle: Record<string, number | undefined>): void {
+  for (const [name, value] of Object.entries(throttle)) {
     if (value !== undefined && !Token.isUnresolved(value) && !(Number.isFinite(value) && value >= 0)) {
-      throw new Error(`dynamicClientRegistration.${name} must be a number of at least 0, got ${value}`);
+      throw new Error(`${prop}.${name} must be a number of at least 0, got ${value}`);
     }
   }
 }
 
-/** A Duration prop within the core's bounds (lambda/core/config.ts), named as the prop rather than the config field. */
 function validateLifetime(
   name: string,
   lifetime: Duration | undefined,
@@ -1383,11 +1388,7 @@ function validateInteractive(options: InteractiveSignInOptions | undefined): voi
       );
     }
   }
-  for (const [name, value] of Object.entries({ throttlingRateLimit, throttlingBurstLimit })) {
-    if (value !== undefined && !Token.isUnresolved(value) && !(Number.isFinite(value) && value >= 0)) {
-      throw new Error(`interactive.${name} must be a number of at least 0, got ${value}`);
-    }
-  }
+  validateThrottle('interactive', { throttlingRateLimit, throttlingBurstLimit });
   validateRefreshTokenLifetimes(options);
 }
 
