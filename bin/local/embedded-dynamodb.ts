@@ -174,7 +174,7 @@ const CHANNEL_HEADERS = {
   authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/local/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
   'x-amz-date': '20260101T000000Z',
 };
-// Requests come in batches (one per turn of the server's event loop), answers go back likewise.
+// Requests come a few at a time (CALLS_PER_MESSAGE in table-channel.ts); answers go back one message per turn here.
 let answers = [];
 const flush = () => {
   channel.postMessage(answers);

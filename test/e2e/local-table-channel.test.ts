@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
 import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
@@ -18,6 +19,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type EmbeddedDynamo, socketClient, startEmbeddedDynamo } from '../../bin/local/embedded-dynamodb';
+import { CALLS_PER_MESSAGE, type TableCall, tableChannelClient } from '../../bin/local/table-channel';
 import { isTransientStoreError } from '../../lambda/adapters/dynamodb/errors';
 import { createTableInput } from '../../lambda/adapters/dynamodb/table';
 
@@ -253,6 +255,50 @@ describe('the local table channel, once the table has stopped', () => {
       expect(isTransientStoreError(failure)).toBe(true);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the local table channel's messages", () => {
+  /** The channel's client, with this test as the table: it records each message's calls and answers them all. */
+  function recordedChannel() {
+    const { port1, port2 } = new MessageChannel();
+    const messages: TableCall[][] = [];
+    port2.on('message', (calls: TableCall[]) => {
+      messages.push(calls);
+      port2.postMessage(calls.map(({ id }) => ({ id, status: 200, requestId: `r${id}`, body: '{}' })));
+    });
+    return { client: tableChannelClient(port1), messages, close: () => port2.close() };
+  }
+  const get = (pk: string) => new GetItemCommand({ TableName: 't', Key: { pk: { S: pk }, sk: { S: '1' } } });
+
+  it('sends calls made in one turn together, CALLS_PER_MESSAGE at most, and the rest when the turn ends', async () => {
+    const { client, messages, close } = recordedChannel();
+    try {
+      const answers = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((pk) => client.send(get(pk))));
+      expect(CALLS_PER_MESSAGE).toBe(2);
+      expect(messages.map((calls) => calls.map((call) => JSON.parse(call.body).Key.pk.S))).toEqual([
+        ['a', 'b'],
+        ['c', 'd'],
+        ['e'],
+      ]);
+      // Each answer reaches its own call.
+      expect(answers.map((answer) => (answer as { $metadata: { requestId: string } }).$metadata.requestId)).toEqual(
+        messages.flat().map((call) => `r${call.id}`),
+      );
+    } finally {
+      close();
+    }
+  });
+
+  it('sends a call made alone by the end of its turn', async () => {
+    const { client, messages, close } = recordedChannel();
+    try {
+      await client.send(get('a'));
+      await client.send(get('b'));
+      expect(messages.map((calls) => calls.length)).toEqual([1, 1]);
+    } finally {
+      close();
     }
   });
 });
