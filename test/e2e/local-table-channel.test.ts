@@ -275,12 +275,13 @@ describe("the local table channel's messages", () => {
   it('sends calls made in one turn together, CALLS_PER_MESSAGE at most, and the rest when the turn ends', async () => {
     const { client, messages, close } = recordedChannel();
     try {
-      const answers = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((pk) => client.send(get(pk))));
-      expect(CALLS_PER_MESSAGE).toBe(2);
+      const keys = Array.from({ length: 2 * CALLS_PER_MESSAGE + 1 }, (_, index) => `k${index}`);
+      const answers = await Promise.all(keys.map((pk) => client.send(get(pk))));
+      // Two full messages as the calls are made, then the one left over when the turn ends.
       expect(messages.map((calls) => calls.map((call) => JSON.parse(call.body).Key.pk.S))).toEqual([
-        ['a', 'b'],
-        ['c', 'd'],
-        ['e'],
+        keys.slice(0, CALLS_PER_MESSAGE),
+        keys.slice(CALLS_PER_MESSAGE, 2 * CALLS_PER_MESSAGE),
+        keys.slice(2 * CALLS_PER_MESSAGE),
       ]);
       // Each answer reaches its own call.
       expect(answers.map((answer) => (answer as { $metadata: { requestId: string } }).$metadata.requestId)).toEqual(
